@@ -1,0 +1,44 @@
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import type { Deps } from './deps';
+import type { AppEnv } from './http/env';
+import { createErrorHandler, errorResponse, notFound } from './http/errors';
+import { sessionRoutes } from './http/routes/sessions';
+import { verifyRoutes } from './http/routes/verify';
+
+export interface AppOptions {
+  /** The client's IP address as the runtime knows it (socket on Node, `cf-connecting-ip` on Workers). */
+  clientIp?: (c: Context) => string | null;
+}
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+/** The whole HTTP API over the given dependencies; the same on Node and Workers. */
+export function createApp(deps: Deps, options: AppOptions = {}) {
+  const clientIp = options.clientIp ?? ((c: Context) => c.req.header('cf-connecting-ip') ?? null);
+  const app = new Hono<AppEnv>()
+    .use(
+      cors({
+        origin: (origin) => (deps.config.origins.includes(origin) ? origin : null),
+        credentials: true,
+        allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+        allowHeaders: ['Content-Type', 'Authorization'],
+        exposeHeaders: ['Retry-After', 'X-Request-Id'],
+        maxAge: 600,
+      }),
+    )
+    .use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => errorResponse(c, 'payload_too_large') }))
+    .use(async (c, next) => {
+      c.set('meta', { ipAddress: clientIp(c), userAgent: c.req.header('user-agent')?.slice(0, 512) ?? null });
+      await next();
+    })
+    .route('/auth/verify', verifyRoutes(deps))
+    .route('/auth/sessions', sessionRoutes(deps));
+
+  app.onError(createErrorHandler(deps.log));
+  app.notFound(notFound);
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

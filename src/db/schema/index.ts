@@ -1,0 +1,6 @@
+export * from './users';
+export * from './auth';
+export * from './passkeys';
+export * from './profiles';
+export * from './activity';
+export * from './spacetime';

@@ -1,0 +1,24 @@
+import type { Config } from './config';
+import type { Database } from './db/database';
+import type { Clock } from './ports/clock';
+import type { Logger } from './ports/logger';
+import type { Mailer } from './ports/mailer';
+import type { Random } from './ports/random';
+
+/** Everything the domain needs from the outside world; built by an entry, never global. */
+export interface Deps {
+  config: Config & { authSecret: Uint8Array };
+  db: Database;
+  mailer: Mailer;
+  clock: Clock;
+  random: Random;
+  log: Logger;
+  /** Runs work after the response (mail). Node: fire and forget; Workers: `ctx.waitUntil`. */
+  background(task: Promise<unknown>): void;
+}
+
+/** Who made the request, recorded on sessions and activity. */
+export interface RequestMeta {
+  ipAddress: string | null;
+  userAgent: string | null;
+}

@@ -1,0 +1,102 @@
+import { and, eq, gt, lt, sql } from 'drizzle-orm';
+import { otpCodes } from '../../db/schema';
+import type { Deps } from '../../deps';
+import { constantTimeEqual, hmacSha256Hex, importHmacKey, randomDigits } from '../crypto';
+import { clearRateLimit, hitRateLimit } from '../rate-limit';
+import { fail, type Result } from '../result';
+
+export const CODE_TTL_MS = 10 * 60 * 1000;
+export const MAX_TRIES_PER_CODE = 5;
+/** Guesses per email per hour, whatever the number of codes sent. */
+export const MAX_TRIES_PER_EMAIL = 10;
+export const SEND_LIMIT_PER_EMAIL = { limit: 5, windowMs: 15 * 60 * 1000 };
+export const SEND_LIMIT_PER_IP = { limit: 100, windowMs: 15 * 60 * 1000 };
+const HOUR_MS = 60 * 60 * 1000;
+
+const keys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
+
+function hashCode(deps: Pick<Deps, 'config'>, email: string, code: string): Promise<string> {
+  const secret = deps.config.authSecret;
+  let key = keys.get(secret);
+  if (!key) keys.set(secret, (key = importHmacKey(secret)));
+  // The email is part of the MAC, so a code's hash is useless for any other address.
+  return key.then((k) => hmacSha256Hex(k, `otp\n${email}\n${code}`));
+}
+
+/**
+ * Issues a fresh 6-digit code for `email`, replacing any earlier one, and mails it in the
+ * background. Answers the same whether or not an account exists.
+ */
+export async function requestCode(
+  deps: Deps,
+  email: string,
+  ipAddress: string | null,
+): Promise<Result<{ expiresAt: Date }, 'rate_limited'>> {
+  if (deps.config.rateLimit) {
+    const rules = [{ key: `otp-send:email:${email}`, ...SEND_LIMIT_PER_EMAIL }];
+    if (ipAddress) rules.push({ key: `otp-send:ip:${ipAddress}`, ...SEND_LIMIT_PER_IP });
+    for (const rule of rules) {
+      const decision = await hitRateLimit(deps, rule);
+      if (!decision.allowed) return fail('rate_limited', 'Too many codes requested; try again later.', decision.retryAfter);
+    }
+  }
+
+  const code = randomDigits(deps.random, 6);
+  const now = deps.clock.now();
+  const expiresAt = new Date(now.getTime() + CODE_TTL_MS);
+  const row = { codeHash: await hashCode(deps, email, code), attempts: 0, expiresAt, createdAt: now };
+  await deps.db
+    .insert(otpCodes)
+    .values({ email, ...row })
+    .onConflictDoUpdate({ target: otpCodes.email, set: row });
+
+  deps.background(
+    deps.mailer
+      .send({
+        to: email,
+        subject: `Your sign-in code: ${code}`,
+        text: `Your sign-in code is ${code}.\n\nIt expires in 10 minutes. If you did not ask for it, you can ignore this email.\n`,
+      })
+      .catch((error: unknown) => deps.log.log('error', 'sending a sign-in code failed', { error: String(error) })),
+  );
+  return { ok: true, expiresAt };
+}
+
+/**
+ * Checks `code` against the email's live code and consumes it. A try is reserved atomically
+ * before the comparison, so parallel guesses cannot exceed the per-code or per-email budgets,
+ * and the code is spent by a single DELETE, so only one caller can ever win it.
+ */
+export async function consumeCode(
+  deps: Deps,
+  email: string,
+  code: string,
+): Promise<Result<object, 'invalid_code' | 'rate_limited'>> {
+  const emailBudgetKey = `otp-verify:email:${email}`;
+  const budget = await hitRateLimit(deps, { key: emailBudgetKey, limit: MAX_TRIES_PER_EMAIL, windowMs: HOUR_MS });
+  if (!budget.allowed) {
+    return fail('rate_limited', 'Too many wrong codes for this email; try again later.', budget.retryAfter);
+  }
+
+  const now = deps.clock.now();
+  const [reserved] = await deps.db
+    .update(otpCodes)
+    .set({ attempts: sql`${otpCodes.attempts} + 1` })
+    .where(and(eq(otpCodes.email, email), lt(otpCodes.attempts, MAX_TRIES_PER_CODE), gt(otpCodes.expiresAt, now)))
+    .returning({ codeHash: otpCodes.codeHash });
+  if (!reserved) return fail('invalid_code', 'The code is wrong, expired or already used.');
+
+  const submitted = await hashCode(deps, email, code);
+  if (!constantTimeEqual(submitted, reserved.codeHash)) {
+    return fail('invalid_code', 'The code is wrong, expired or already used.');
+  }
+
+  const [consumed] = await deps.db
+    .delete(otpCodes)
+    .where(and(eq(otpCodes.email, email), eq(otpCodes.codeHash, submitted)))
+    .returning({ email: otpCodes.email });
+  if (!consumed) return fail('invalid_code', 'The code is wrong, expired or already used.');
+
+  await clearRateLimit(deps, emailBudgetKey);
+  return { ok: true };
+}

@@ -1,0 +1,111 @@
+import { and, desc, eq, gt } from 'drizzle-orm';
+import type { Executor } from '../../db/database';
+import { sessions, users, type SessionRow, type UserRow } from '../../db/schema';
+import type { Deps, RequestMeta } from '../../deps';
+import { constantTimeEqual, newId, randomToken, sha256Hex } from '../crypto';
+import { recordActivity } from '../activity/record';
+import { fail, type Result } from '../result';
+
+export const SESSION_TTL_MS = 30 * 24 * 60 * 60 * 1000;
+/** Expiry slides at most this often, so most checks are one indexed read and no write. */
+const SLIDE_EVERY_MS = 60 * 60 * 1000;
+/** Registering or removing a passkey needs a session signed in this recently. */
+export const FRESH_SESSION_MS = 10 * 60 * 1000;
+
+export type SessionMethod = SessionRow['method'];
+
+export interface SessionAuth {
+  session: SessionRow;
+  user: UserRow;
+}
+
+/** Opens a session and returns its token `id.secret`; only SHA-256 of the secret is stored. */
+export async function createSession(
+  deps: Pick<Deps, 'db' | 'clock' | 'random'>,
+  user: UserRow,
+  method: SessionMethod,
+  meta: RequestMeta,
+  executor: Executor = deps.db,
+): Promise<{ token: string; session: SessionRow }> {
+  const now = deps.clock.now();
+  const secret = randomToken(deps.random, 32);
+  const [session] = await executor
+    .insert(sessions)
+    .values({
+      id: newId(deps),
+      userId: user.id,
+      secretHash: await sha256Hex(secret),
+      method,
+      createdAt: now,
+      lastActiveAt: now,
+      expiresAt: new Date(now.getTime() + SESSION_TTL_MS),
+      ipAddress: meta.ipAddress,
+      userAgent: meta.userAgent?.slice(0, 512) ?? null,
+    })
+    .returning();
+  await recordActivity(deps, { userId: user.id, action: 'session_created', severity: 'info', meta, metadata: { method, sessionId: session!.id } }, executor);
+  return { token: `${session!.id}.${secret}`, session: session! };
+}
+
+/** The live session and account of a session token, sliding its expiry; null when invalid. */
+export async function validateSessionToken(deps: Pick<Deps, 'db' | 'clock'>, token: string): Promise<SessionAuth | null> {
+  const dot = token.indexOf('.');
+  if (dot <= 0 || dot !== token.lastIndexOf('.') || token.length > 256) return null;
+  const id = token.slice(0, dot);
+  const secret = token.slice(dot + 1);
+
+  const [row] = await deps.db
+    .select({ session: sessions, user: users })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(eq(sessions.id, id));
+  if (!row) return null;
+  if (!constantTimeEqual(await sha256Hex(secret), row.session.secretHash)) return null;
+
+  const now = deps.clock.now();
+  if (row.session.expiresAt <= now) {
+    await deps.db.delete(sessions).where(eq(sessions.id, id));
+    return null;
+  }
+  if (now.getTime() - row.session.lastActiveAt.getTime() >= SLIDE_EVERY_MS) {
+    const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
+    await deps.db.update(sessions).set({ lastActiveAt: now, expiresAt }).where(eq(sessions.id, id));
+    row.session = { ...row.session, lastActiveAt: now, expiresAt };
+  }
+  return row;
+}
+
+/** The account's live sessions, newest first. */
+export async function listSessions(deps: Pick<Deps, 'db' | 'clock'>, userId: string): Promise<SessionRow[]> {
+  return deps.db
+    .select()
+    .from(sessions)
+    .where(and(eq(sessions.userId, userId), gt(sessions.expiresAt, deps.clock.now())))
+    .orderBy(desc(sessions.createdAt), desc(sessions.id));
+}
+
+/** Ends one of the user's sessions; `not_found` when it is not theirs. */
+export async function revokeSession(
+  deps: Pick<Deps, 'db' | 'clock'>,
+  userId: string,
+  sessionId: string,
+  meta: RequestMeta,
+): Promise<Result<object, 'not_found'>> {
+  const [revoked] = await deps.db
+    .delete(sessions)
+    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId)))
+    .returning({ id: sessions.id });
+  if (!revoked) return fail('not_found', 'No such session.');
+  await recordActivity(deps, { userId, action: 'session_revoked', severity: 'info', meta, metadata: { sessionId } });
+  return { ok: true };
+}
+
+/** Ends every session of a user; returns how many there were. */
+export async function revokeAllSessions(deps: Pick<Deps, 'db'>, userId: string): Promise<number> {
+  const revoked = await deps.db.delete(sessions).where(eq(sessions.userId, userId)).returning({ id: sessions.id });
+  return revoked.length;
+}
+
+export function isFresh(deps: Pick<Deps, 'clock'>, session: SessionRow): boolean {
+  return deps.clock.now().getTime() - session.createdAt.getTime() < FRESH_SESSION_MS;
+}

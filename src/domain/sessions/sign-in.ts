@@ -1,0 +1,39 @@
+import type { SessionRow, UserRow } from '../../db/schema';
+import type { Deps, RequestMeta } from '../../deps';
+import { recordActivity } from '../activity/record';
+import { consumeCode } from '../otp/otp';
+import { fail, type Result } from '../result';
+import { findOrCreateUserByEmail, findUserByEmail } from '../users/users';
+import { createSession, type SessionMethod } from './sessions';
+
+export interface SignInInput {
+  method: SessionMethod;
+  email: string;
+  token: string;
+}
+
+export type SignInResult = Result<{ token: string; session: SessionRow; user: UserRow }, 'invalid_code' | 'rate_limited' | 'invalid_request'>;
+
+/**
+ * Exchanges a one-time secret for a session: an emailed code (`otp`, creating the account on
+ * first use) or a passkey sign-in token (`passkey`).
+ */
+export async function signIn(deps: Deps, input: SignInInput, meta: RequestMeta): Promise<SignInResult> {
+  if (input.method === 'passkey') return fail('invalid_request', 'Passkey sign-in is not available.');
+
+  const consumed = await consumeCode(deps, input.email, input.token);
+  if (!consumed.ok) {
+    const user = await findUserByEmail(deps, input.email);
+    await recordActivity(deps, {
+      userId: user?.id ?? null,
+      action: 'sign_in_failed',
+      severity: 'warning',
+      meta,
+      metadata: { method: input.method, reason: consumed.code },
+    });
+    return consumed;
+  }
+  const user = await findOrCreateUserByEmail(deps, input.email);
+  const { token, session } = await createSession(deps, user, 'otp', meta);
+  return { ok: true, token, session, user };
+}

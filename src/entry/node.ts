@@ -1,0 +1,94 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { serve } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { createApp } from '../app';
+import { ConfigError, parseConfig, parseSecret, type Config } from '../config';
+import type { Database } from '../db/database';
+import { migratePglite, migratePostgres } from '../db/migrate';
+import { openPglite } from '../db/pglite';
+import { openPostgres } from '../db/postgres';
+import type { Deps } from '../deps';
+import { systemClock } from '../ports/clock';
+import { createJsonLogger, type Logger } from '../ports/logger';
+import { createLogMailer, type Mailer } from '../ports/mailer';
+import { cryptoRandom } from '../ports/random';
+import { createSmtpMailer } from '../ports/smtp-mailer';
+
+/** The embedded default keeps a generated AUTH_SECRET next to its database. */
+function loadOrCreateSecret(dataDir: string): Uint8Array {
+  const file = join(dataDir, 'auth-secret');
+  if (!existsSync(file)) {
+    const hex = Buffer.from(cryptoRandom.bytes(32)).toString('hex');
+    writeFileSync(file, `${hex}\n`, { mode: 0o600, flag: 'wx' });
+  }
+  return parseSecret(readFileSync(file, 'utf8'));
+}
+
+async function openDatabase(config: Config): Promise<{ db: Database; close(): Promise<void> }> {
+  if (config.databaseUrl) {
+    await migratePostgres(config.databaseUrl);
+    return openPostgres(config.databaseUrl);
+  }
+  const pglite = await openPglite(join(config.dataDir, 'pglite'));
+  await migratePglite(pglite.client);
+  return pglite;
+}
+
+async function main(): Promise<void> {
+  const log: Logger = createJsonLogger();
+  let config: Config;
+  try {
+    config = parseConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`configuration error: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+
+  if (!config.databaseUrl || !config.authSecret) mkdirSync(config.dataDir, { recursive: true });
+  const authSecret = config.authSecret ?? loadOrCreateSecret(config.dataDir);
+
+  let database: { db: Database; close(): Promise<void> };
+  try {
+    database = await openDatabase(config);
+  } catch (error) {
+    console.error(`database error: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+
+  let mailer: Mailer & { close?(): void };
+  if (config.smtpUrl) mailer = createSmtpMailer(config.smtpUrl, config.mailFrom);
+  else mailer = createLogMailer(log);
+
+  const deps: Deps = {
+    config: { ...config, authSecret },
+    db: database.db,
+    mailer,
+    clock: systemClock,
+    random: cryptoRandom,
+    log,
+    background: (task) => void task.catch((error: unknown) => log.log('error', 'background task failed', { error: String(error) })),
+  };
+  const app = createApp(deps, { clientIp: (c) => getConnInfo(c).remote.address ?? null });
+
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+    log.log('info', 'listening', {
+      url: `http://${info.family === 'IPv6' ? `[${info.address}]` : info.address}:${info.port}`,
+      database: config.databaseUrl ? 'postgresql' : `pglite (${join(config.dataDir, 'pglite')})`,
+      mail: config.smtpUrl ? 'smtp' : 'log (codes are printed here)',
+    });
+  });
+
+  const shutdown = () => {
+    server.close();
+    mailer.close?.();
+    void database.close().finally(() => process.exit(0));
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+await main();

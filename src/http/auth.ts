@@ -1,0 +1,70 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
+import type { Config } from '../config';
+import type { Deps } from '../deps';
+import { validateSessionToken } from '../domain/sessions/sessions';
+import { SESSION_COOKIE } from './cookies';
+import type { AppEnv } from './env';
+import { errorResponse } from './errors';
+
+export interface Credential {
+  token: string;
+  via: 'header' | 'cookie';
+}
+
+/**
+ * The caller's token: `Authorization: Bearer <t>`, `Authorization: Basic base64("token:"<t>)`,
+ * or the `session` cookie. A present but malformed Authorization header is `malformed`; it never
+ * falls back to the cookie.
+ */
+export function readCredential(c: Context): Credential | 'malformed' | null {
+  const header = c.req.header('authorization');
+  if (header !== undefined) {
+    const match = /^(\w+) +(\S+)\s*$/.exec(header);
+    if (!match) return 'malformed';
+    const scheme = match[1]!.toLowerCase();
+    if (scheme === 'bearer') return { token: match[2]!, via: 'header' };
+    if (scheme === 'basic') {
+      let decoded: string;
+      try {
+        decoded = atob(match[2]!);
+      } catch {
+        return 'malformed';
+      }
+      if (!decoded.startsWith('token:') || decoded.length === 'token:'.length) return 'malformed';
+      return { token: decoded.slice('token:'.length), via: 'header' };
+    }
+    return 'malformed';
+  }
+  const cookie = getCookie(c, SESSION_COOKIE);
+  return cookie ? { token: cookie, via: 'cookie' } : null;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * CSRF rule for cookie-authenticated state changes: the Origin must be an allowed one or the
+ * server's own. Browsers always send Origin on such requests; clients without it are not
+ * browsers and carry no ambient cookie risk.
+ */
+export function isAllowedCookieRequest(c: Context, config: Pick<Config, 'origins'>): boolean {
+  if (SAFE_METHODS.has(c.req.method)) return true;
+  const origin = c.req.header('origin');
+  if (origin === undefined) return c.req.header('sec-fetch-site') !== 'cross-site';
+  return config.origins.includes(origin) || origin === new URL(c.req.url).origin;
+}
+
+/** Requires a valid session token and puts `{ session, user }` in `c.var.auth`. */
+export function requireSession(deps: Pick<Deps, 'db' | 'clock' | 'config'>): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const credential = readCredential(c);
+    if (credential === null || credential === 'malformed') return errorResponse(c, 'unauthorized');
+    if (credential.via === 'cookie' && !isAllowedCookieRequest(c, deps.config)) {
+      return errorResponse(c, 'forbidden', 'Cross-origin request with a session cookie from an origin that is not allowed.');
+    }
+    const auth = await validateSessionToken(deps, credential.token);
+    if (!auth) return errorResponse(c, 'unauthorized');
+    c.set('auth', auth);
+    await next();
+  };
+}

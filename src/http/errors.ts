@@ -1,0 +1,107 @@
+import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { ErrorCode, Failure } from '../domain/result';
+import type { Logger } from '../ports/logger';
+
+type HttpErrorCode = ErrorCode | 'payload_too_large' | 'unavailable' | 'internal_error';
+
+/** The one map from error code to HTTP status. */
+const STATUS: Record<HttpErrorCode, ContentfulStatusCode> = {
+  invalid_request: 400,
+  invalid_passkey: 400,
+  identity_limit: 400,
+  handle_taken: 400,
+  primary_identity: 400,
+  last_identity: 400,
+  unauthorized: 401,
+  invalid_code: 401,
+  forbidden: 403,
+  reauthentication_required: 403,
+  not_found: 404,
+  payload_too_large: 413,
+  rate_limited: 429,
+  internal_error: 500,
+  unavailable: 503,
+};
+
+const DEFAULT_MESSAGE: Partial<Record<HttpErrorCode, string>> = {
+  unauthorized: 'Missing, malformed, expired or revoked credentials.',
+  forbidden: 'Not allowed.',
+  not_found: 'Not found.',
+  payload_too_large: 'The request body is larger than 64 KiB.',
+  unavailable: 'The database cannot be reached; try again shortly.',
+  internal_error: 'Something went wrong on our side.',
+};
+
+export function errorResponse(
+  c: Context,
+  code: HttpErrorCode,
+  message?: string,
+  extra?: { issues?: unknown[]; retryAfter?: number },
+): Response {
+  if (extra?.retryAfter !== undefined) c.header('Retry-After', String(extra.retryAfter));
+  const body: Record<string, unknown> = { code, message: message ?? DEFAULT_MESSAGE[code] ?? code.replace(/_/g, ' ') };
+  if (extra?.issues) body.issues = extra.issues;
+  return c.json({ error: body }, STATUS[code]);
+}
+
+/** Turns a domain failure into the contract's error response. */
+export function failure(c: Context, result: Failure): Response {
+  return errorResponse(c, result.code, result.message, { retryAfter: result.retryAfter });
+}
+
+export const notFound: NotFoundHandler = (c) => errorResponse(c, 'not_found', `No route for ${c.req.method} ${c.req.path}.`);
+
+export function createErrorHandler(log: Logger): ErrorHandler {
+  return (error, c) => {
+    if (error instanceof HTTPException) {
+      if (error.status === 413) return errorResponse(c, 'payload_too_large');
+      if (error.status === 400) return errorResponse(c, 'invalid_request', error.message || 'Malformed request.');
+      if (error.status === 401) return errorResponse(c, 'unauthorized');
+      return errorResponse(c, error.status >= 500 ? 'internal_error' : 'invalid_request', error.message);
+    }
+    if (isDatabaseUnavailable(error)) {
+      log.log('warn', 'database unavailable', { error: describe(error) });
+      return errorResponse(c, 'unavailable');
+    }
+    log.log('error', 'unhandled error', { error: describe(error), stack: error instanceof Error ? error.stack : undefined });
+    return errorResponse(c, 'internal_error');
+  };
+}
+
+// Connection failures from postgres.js / Node, and PostgreSQL's "can't serve you now" states.
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
+  'CONNECTION_ENDED',
+  'CONNECT_TIMEOUT',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+]);
+
+/** True when the error (or one it wraps) says the database is unreachable, not that a query is wrong. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
+    if (e instanceof Error && /PGlite is closed|write CONNECTION_CLOSED|connection terminated/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  return `${error.name}: ${error.message.split('\n')[0]}${cause}`;
+}

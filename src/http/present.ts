@@ -1,0 +1,27 @@
+import type { Config } from '../config';
+import type { SessionRow, UserRow } from '../db/schema';
+import { roleOf } from '../domain/users/users';
+
+/** JSON shapes of the contract. */
+export function presentUser(config: Pick<Config, 'adminEmails'>, user: UserRow) {
+  return {
+    id: user.id,
+    identity: user.identity,
+    email: user.email,
+    role: roleOf(config, user),
+    createdAt: user.createdAt.toISOString(),
+  };
+}
+
+export function presentSession(session: SessionRow, currentId: string | null) {
+  return {
+    id: session.id,
+    method: session.method,
+    createdAt: session.createdAt.toISOString(),
+    lastActiveAt: session.lastActiveAt.toISOString(),
+    expiresAt: session.expiresAt.toISOString(),
+    ipAddress: session.ipAddress,
+    userAgent: session.userAgent,
+    current: session.id === currentId,
+  };
+}

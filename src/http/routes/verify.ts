@@ -1,0 +1,18 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { Deps } from '../../deps';
+import { requestCode } from '../../domain/otp/otp';
+import type { AppEnv } from '../env';
+import { failure } from '../errors';
+import { email } from '../schemas';
+import { validate } from '../validate';
+
+export const requestCodeBody = z.object({ email });
+
+export function verifyRoutes(deps: Deps) {
+  return new Hono<AppEnv>().post('/', validate('json', requestCodeBody), async (c) => {
+    const result = await requestCode(deps, c.req.valid('json').email, c.var.meta.ipAddress);
+    if (!result.ok) return failure(c, result);
+    return c.json({ expiresAt: result.expiresAt.toISOString() }, 202);
+  });
+}

@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import { createApp } from '../../src/app';
+import { parseConfig } from '../../src/config';
+import type { Deps } from '../../src/deps';
+import { silentLogger } from '../../src/ports/logger';
+import { createOutboxMailer } from '../../src/ports/mailer';
+import { cryptoRandom } from '../../src/ports/random';
+import { TestClock } from './clock';
+import { createTestDatabase, type TestDatabase } from './db';
+
+export const ORIGIN = 'http://localhost:3000';
+
+export interface RequestOptions {
+  body?: unknown;
+  /** Sent as `Authorization: Bearer`. */
+  token?: string;
+  headers?: Record<string, string>;
+}
+
+export interface TestResponse<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export type TestContext = Awaited<ReturnType<typeof createTestContext>>;
+
+let counter = 0;
+/** An email no other test in the file uses. */
+export function uniqueEmail(prefix = 'user'): string {
+  return `${prefix}-${process.pid}-${++counter}-${randomBytes(3).toString('hex')}@example.com`;
+}
+
+/**
+ * The app over a database of its own, an outbox mailer and a clock the test moves.
+ * `env` takes configuration variables as the server would read them.
+ */
+export async function createTestContext(env: Record<string, string> = {}) {
+  const database: TestDatabase = await createTestDatabase();
+  const clock = new TestClock();
+  const mailer = createOutboxMailer();
+  const config = parseConfig({ AUTH_SECRET: 'a'.repeat(64), ORIGIN, ...env });
+  const pending: Promise<unknown>[] = [];
+  const deps: Deps = {
+    config: { ...config, authSecret: config.authSecret! },
+    db: database.db,
+    mailer,
+    clock,
+    random: cryptoRandom,
+    log: silentLogger,
+    background: (task) => void pending.push(task),
+  };
+  // Tests choose the client address with X-Forwarded-For; the real entries take it from the socket or Cloudflare.
+  const app = createApp(deps, { clientIp: (c) => c.req.header('x-forwarded-for') ?? '127.0.0.1' });
+
+  async function request<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<TestResponse<T>> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const res = await app.request(path, { method, headers, body });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.status, body: parsed as T, headers: res.headers };
+  }
+
+  /** The code in the newest mail to `email`. */
+  function lastCode(email: string): string {
+    const mail = [...mailer.outbox].reverse().find((m) => m.to === email);
+    const code = mail?.text.match(/\b(\d{6})\b/)?.[1];
+    if (!code) throw new Error(`no code mailed to ${email}`);
+    return code;
+  }
+
+  async function requestCode(email: string, headers?: Record<string, string>): Promise<string> {
+    const res = await request('POST', '/auth/verify', { body: { email }, headers });
+    if (res.status !== 202) throw new Error(`POST /auth/verify answered ${res.status}: ${JSON.stringify(res.body)}`);
+    return lastCode(email);
+  }
+
+  /** Signs in with an emailed code; returns the 201 body and the Set-Cookie header. */
+  async function signIn(email: string = uniqueEmail()) {
+    const code = await requestCode(email);
+    const res = await request('POST', '/auth/sessions', { body: { method: 'otp', email, token: code } });
+    if (res.status !== 201) throw new Error(`sign-in answered ${res.status}: ${JSON.stringify(res.body)}`);
+    return { ...(res.body as { token: string; session: any; user: any }), email, setCookie: res.headers.get('set-cookie') };
+  }
+
+  return {
+    app,
+    deps,
+    db: database.db,
+    database,
+    clock,
+    mailer,
+    request,
+    lastCode,
+    requestCode,
+    signIn,
+    async close() {
+      await Promise.allSettled(pending);
+      await database.close();
+    },
+  };
+}

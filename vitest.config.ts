@@ -1,0 +1,38 @@
+import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
+
+// The HTTP suite runs on embedded PGlite always, and again on PostgreSQL when TEST_DATABASE_URL is set.
+const suite = ['test/**/*.test.ts'];
+const elsewhere = ['test/browser/**', 'test/worker/**'];
+
+const projects: TestProjectInlineConfiguration[] = [
+  {
+    extends: true,
+    test: {
+      name: 'pglite',
+      include: suite,
+      exclude: elsewhere,
+      env: { TEST_DRIVER: 'pglite' },
+      globalSetup: ['test/setup/pglite-template.ts'],
+    },
+  },
+];
+if (process.env.TEST_DATABASE_URL) {
+  projects.push({
+    extends: true,
+    test: {
+      name: 'postgres',
+      include: suite,
+      exclude: elsewhere,
+      env: { TEST_DRIVER: 'postgres' },
+      globalSetup: ['test/setup/postgres-template.ts'],
+    },
+  });
+}
+
+export default defineConfig({
+  test: {
+    projects,
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});
