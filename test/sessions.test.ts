@@ -141,7 +141,7 @@ describe('session management', () => {
   it('refuses missing, malformed and forged credentials with 401', async () => {
     const s = await t.signIn();
     const [id] = s.token.split('.');
-    for (const headers of [
+    for (const headers of <Record<string, string>[]>[
       {},
       { authorization: 'Bearer' },
       { authorization: 'Bearer nonsense' },

@@ -5,7 +5,7 @@ import { inject } from 'vitest';
 import type { Database } from '../../src/db/database';
 import { pgliteDatabase } from '../../src/db/pglite';
 import { openPostgres } from '../../src/db/postgres';
-import { databaseUrl, TEMPLATE_DATABASE } from './postgres-url';
+import { databaseUrl } from './postgres-url';
 
 export interface TestDatabase {
   db: Database;
@@ -20,9 +20,10 @@ export const driver = (process.env.TEST_DRIVER ?? 'pglite') as TestDatabase['dri
 /** A freshly migrated database of its own for one test file: a PGlite copy, or a PostgreSQL database. */
 export async function createTestDatabase(): Promise<TestDatabase> {
   if (driver === 'postgres') {
-    const name = `auth_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+    const template = inject('postgresTemplate');
+    const name = `${template.replace(/_template$/, '')}_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
     const admin = postgres(process.env.TEST_DATABASE_URL!, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}`);
+    await admin.unsafe(`CREATE DATABASE ${name} TEMPLATE ${template}`);
     const url = databaseUrl(name);
     const { db, close } = openPostgres(url);
     return {

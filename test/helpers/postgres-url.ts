@@ -1,5 +1,3 @@
-export const TEMPLATE_DATABASE = 'auth_test_template';
-
 /** TEST_DATABASE_URL pointed at another database on the same server. */
 export function databaseUrl(name: string): string {
   const url = new URL(process.env.TEST_DATABASE_URL!);

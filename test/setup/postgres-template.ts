@@ -1,18 +1,31 @@
 import postgres from 'postgres';
+import type { TestProject } from 'vitest/node';
 import { migratePostgres } from '../../src/db/migrate';
-import { databaseUrl, TEMPLATE_DATABASE } from '../helpers/postgres-url';
+import { databaseUrl } from '../helpers/postgres-url';
 
-/** Migrates a template database once; every test file then gets a copy (`CREATE DATABASE … TEMPLATE`). */
-export default async function setup(): Promise<() => Promise<void>> {
+declare module 'vitest' {
+  export interface ProvidedContext {
+    postgresTemplate: string;
+  }
+}
+
+/**
+ * Migrates a template database once per run; every test file then gets a copy
+ * (`CREATE DATABASE … TEMPLATE`). Names carry the run's pid so parallel runs never meet.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const run = `auth_test_${process.pid}`;
+  const template = `${run}_template`;
   const admin = postgres(process.env.TEST_DATABASE_URL!, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`DROP DATABASE IF EXISTS ${TEMPLATE_DATABASE} WITH (FORCE)`);
-  await admin.unsafe(`CREATE DATABASE ${TEMPLATE_DATABASE}`);
-  await migratePostgres(databaseUrl(TEMPLATE_DATABASE));
+  await admin.unsafe(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`);
+  await admin.unsafe(`CREATE DATABASE ${template}`);
   await admin.end();
+  await migratePostgres(databaseUrl(template));
+  project.provide('postgresTemplate', template);
   return async () => {
     const cleanup = postgres(process.env.TEST_DATABASE_URL!, { max: 1, onnotice: () => {} });
-    const stale = await cleanup<{ datname: string }[]>`select datname from pg_database where datname like 'auth_test_%'`;
-    for (const { datname } of stale) await cleanup.unsafe(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    const mine = await cleanup<{ datname: string }[]>`select datname from pg_database where datname like ${`${run}_%`}`;
+    for (const { datname } of mine) await cleanup.unsafe(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
     await cleanup.end();
   };
 }
