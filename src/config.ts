@@ -137,7 +137,11 @@ export function parseSecret(value: string): Uint8Array {
     bytes = Uint8Array.from(text.match(/../g)!, (h) => parseInt(h, 16));
   } else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) {
     const b64 = text.replace(/-/g, '+').replace(/_/g, '/');
-    bytes = Uint8Array.from(atob(b64.padEnd(Math.ceil(b64.length / 4) * 4, '=')), (c) => c.charCodeAt(0));
+    try {
+      bytes = Uint8Array.from(atob(b64.padEnd(Math.ceil(b64.length / 4) * 4, '=')), (c) => c.charCodeAt(0));
+    } catch {
+      bytes = undefined;
+    }
   }
   if (!bytes) throw new ConfigError('AUTH_SECRET', 'must be hex or base64');
   if (bytes.length < 32) throw new ConfigError('AUTH_SECRET', `must be at least 32 bytes (got ${bytes.length})`);

@@ -35,8 +35,8 @@ export function uniqueEmail(prefix = 'user'): string {
  * The app over a database of its own, an outbox mailer and a clock the test moves.
  * `env` takes configuration variables as the server would read them.
  */
-export async function createTestContext(env: Record<string, string> = {}) {
-  const database: TestDatabase = await createTestDatabase();
+export async function createTestContext(env: Record<string, string> = {}, options: { database?: TestDatabase } = {}) {
+  const database: TestDatabase = options.database ?? (await createTestDatabase());
   const clock = new TestClock();
   const mailer = createOutboxMailer();
   const config = parseConfig({ AUTH_SECRET: 'a'.repeat(64), ORIGIN, ...env });

@@ -1,0 +1,105 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, driver, type TestDatabase } from './helpers/db';
+import { startNodeServer, type RunningServer } from './helpers/server';
+import { startSmtpSink } from './helpers/smtp';
+
+// The real server process, as `npm start` runs it: on PGlite in a temporary DATA_DIR, or on the
+// run's PostgreSQL database when the suite runs against PostgreSQL.
+let database: TestDatabase | undefined;
+let dataDir: string;
+const secret = 'b'.repeat(64);
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'auth-node-'));
+  if (driver === 'postgres') database = await createTestDatabase();
+});
+afterAll(async () => {
+  await database?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+function databaseEnv(sub: string): Record<string, string> {
+  return database ? { DATABASE_URL: database.url!, AUTH_SECRET: secret } : { DATA_DIR: join(dataDir, sub) };
+}
+
+async function post(server: RunningServer, path: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json(), headers: res.headers };
+}
+
+describe('the Node server', () => {
+  it('mails the code through SMTP_URL and signs in with it', async () => {
+    const smtp = await startSmtpSink();
+    const server = await startNodeServer({ ...databaseEnv('smtp'), SMTP_URL: smtp.url, MAIL_FROM: 'login@example.test' });
+    try {
+      const email = 'smtp-user@example.com';
+      const verify = await post(server, '/auth/verify', { email });
+      expect(verify.status).toBe(202);
+      const mail = await smtp.waitFor(email);
+      expect(mail.from).toBe('login@example.test');
+      const code = mail.text.match(/\b(\d{6})\b/)?.[1];
+      expect(code).toMatch(/^\d{6}$/);
+
+      const signIn = await post(server, '/auth/sessions', { method: 'otp', email, token: code });
+      expect(signIn.status).toBe(201);
+      expect(signIn.body.user.email).toBe(email);
+      expect(signIn.body.session.ipAddress).toBe('127.0.0.1');
+
+      const current = await fetch(`${server.url}/auth/sessions/current`, { headers: { authorization: `Bearer ${signIn.body.token}` } });
+      expect(current.status).toBe(200);
+      expect((await current.json()).user.email).toBe(email);
+      // With SMTP configured, the code goes to the mail server and never to the log.
+      expect(server.output()).not.toContain(code!);
+    } finally {
+      expect(await server.stop()).toBe(0);
+      await smtp.close();
+    }
+  });
+
+  it('without SMTP_URL prints the code to the log, and the code signs in', async () => {
+    const server = await startNodeServer(databaseEnv('log'));
+    try {
+      const email = 'log-user@example.com';
+      expect((await post(server, '/auth/verify', { email })).status).toBe(202);
+      let code: string | undefined;
+      for (let i = 0; i < 50 && !code; i++) {
+        code = server.output().match(/"to":"log-user@example\.com".*?code is (\d{6})/)?.[1];
+        if (!code) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(code).toMatch(/^\d{6}$/);
+      const signIn = await post(server, '/auth/sessions', { method: 'otp', email, token: code });
+      expect(signIn.status).toBe(201);
+      expect(signIn.headers.get('set-cookie')).toMatch(/^session=.*HttpOnly/);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
+  it.runIf(driver === 'pglite')('keeps the embedded database and a generated AUTH_SECRET in DATA_DIR across restarts', async () => {
+    const dir = join(dataDir, 'restart');
+    const first = await startNodeServer({ DATA_DIR: dir });
+    const email = 'restart@example.com';
+    await post(first, '/auth/verify', { email });
+    await new Promise((r) => setTimeout(r, 200));
+    const code = first.output().match(/code is (\d{6})/)?.[1];
+    const signIn = await post(first, '/auth/sessions', { method: 'otp', email, token: code });
+    expect(signIn.status).toBe(201);
+    await first.stop();
+    expect(statSync(join(dir, 'auth-secret')).mode & 0o777).toBe(0o600);
+
+    const second = await startNodeServer({ DATA_DIR: dir });
+    try {
+      const current = await fetch(`${second.url}/auth/sessions/current`, { headers: { authorization: `Bearer ${signIn.body.token}` } });
+      expect(current.status).toBe(200);
+    } finally {
+      await second.stop();
+    }
+  });
+});
