@@ -13,6 +13,8 @@ export interface Config {
   rpName: string;
   issuer: string;
   rateLimit: boolean;
+  /** Node behind a reverse proxy: take the client address from the last X-Forwarded-For hop. */
+  trustProxy: boolean;
   /** Keys code HMACs. Undefined only until the Node entry loads or generates it. */
   authSecret: Uint8Array | undefined;
   jwtPrivateKey: string | undefined;
@@ -50,6 +52,7 @@ const vars = {
   RP_NAME: z.string().min(1).default('Auth'),
   ISSUER: httpUrl.optional(),
   RATE_LIMIT: z.enum(['on', 'off']).default('on'),
+  TRUST_PROXY: z.enum(['on', 'off']).default('off'),
   AUTH_SECRET: z.string().optional(),
   JWT_PRIVATE_KEY: z
     .string()
@@ -112,6 +115,7 @@ export function parseConfig(env: Env): Config {
     rpName: get('RP_NAME'),
     issuer: get('ISSUER') ?? local,
     rateLimit: get('RATE_LIMIT') === 'on',
+    trustProxy: get('TRUST_PROXY') === 'on',
     authSecret,
     jwtPrivateKey: get('JWT_PRIVATE_KEY')?.replace(/\\n/g, '\n'),
     tokenAudience: tokenAudience.length > 0 ? tokenAudience : ['spacetimedb'],

@@ -262,3 +262,21 @@ describe('cookies and CSRF', () => {
     expect(evil.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
+
+describe('maintenance', () => {
+  it('purges expired codes, counters and sessions but keeps live ones', async () => {
+    const { purgeExpired } = await import('../src/domain/maintenance');
+    const { otpCodes, rateLimits } = await import('../src/db/schema');
+    const live = await t.signIn();
+    const stale = await t.signIn();
+    await t.requestCode(uniqueEmail());
+    t.clock.advance(29 * DAY);
+    await t.request('GET', '/auth/sessions/current', { token: live.token });
+    t.clock.advance(2 * DAY);
+    await purgeExpired(t.deps);
+    expect(await t.db.select().from(sessions).where(eq(sessions.id, stale.session.id))).toHaveLength(0);
+    expect(await t.db.select().from(sessions).where(eq(sessions.id, live.session.id))).toHaveLength(1);
+    expect(await t.db.select().from(otpCodes)).toHaveLength(0);
+    expect(await t.db.select().from(rateLimits)).toHaveLength(0);
+  });
+});

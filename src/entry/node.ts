@@ -9,6 +9,7 @@ import { migratePglite, migratePostgres } from '../db/migrate';
 import { openPglite } from '../db/pglite';
 import { openPostgres } from '../db/postgres';
 import type { Deps } from '../deps';
+import { purgeExpired } from '../domain/maintenance';
 import { systemClock } from '../ports/clock';
 import { createJsonLogger, type Logger } from '../ports/logger';
 import { createLogMailer, type Mailer } from '../ports/mailer';
@@ -72,7 +73,12 @@ async function main(): Promise<void> {
     log,
     background: (task) => void task.catch((error: unknown) => log.log('error', 'background task failed', { error: String(error) })),
   };
-  const app = createApp(deps, { clientIp: (c) => getConnInfo(c).remote.address ?? null });
+  const app = createApp(deps, {
+    clientIp: (c) => {
+      const forwarded = config.trustProxy ? c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim() : undefined;
+      return forwarded || (getConnInfo(c).remote.address ?? null);
+    },
+  });
 
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     log.log('info', 'listening', {
@@ -82,7 +88,13 @@ async function main(): Promise<void> {
     });
   });
 
+  const purge = setInterval(() => {
+    purgeExpired(deps).catch((error: unknown) => log.log('warn', 'purging expired rows failed', { error: String(error) }));
+  }, 60 * 60 * 1000);
+  purge.unref();
+
   const shutdown = () => {
+    clearInterval(purge);
     server.close();
     mailer.close?.();
     void database.close().finally(() => process.exit(0));
