@@ -12,8 +12,9 @@ export const activityQuery = z.object({
   limit: pageLimit,
   before: z
     .string()
-    .regex(/^[1-9]\d{0,14}$/, 'must be an activity id')
+    .regex(/^[1-9]\d{0,15}$/, 'must be an activity id')
     .transform(Number)
+    .pipe(z.number().max(Number.MAX_SAFE_INTEGER, 'must be an activity id'))
     .optional(),
 });
 
