@@ -177,12 +177,19 @@ describe('updating identities', () => {
     expect(birthdayOnly.body.identity).toEqual({ ...res.body.identity, birthday: null });
   });
 
-  it('answers an empty patch with the identity unchanged', async () => {
-    const { token } = await t.signIn();
+  it('answers an empty or unchanged patch with the identity as it is, and logs nothing', async () => {
+    const { token, user } = await t.signIn();
     const identity = await created(token);
     const res = await t.request('PATCH', `/identities/${identity.id}`, { token, body: {} });
     expect(res.status).toBe(200);
     expect(res.body.identity).toEqual(identity);
+    const same = await t.request('PATCH', `/identities/${identity.id}`, { token, body: { displayName: identity.displayName, email: null } });
+    expect(same.body.identity).toEqual(identity);
+    const logged = await t.db
+      .select()
+      .from(activity)
+      .where(and(eq(activity.userId, user.id), eq(activity.action, 'identity_updated')));
+    expect(logged).toHaveLength(0);
   });
 
   it.each([
