@@ -4,6 +4,9 @@ import { cors } from 'hono/cors';
 import type { Deps } from './deps';
 import type { AppEnv } from './http/env';
 import { createErrorHandler, errorResponse, notFound } from './http/errors';
+import { activityRoutes } from './http/routes/activity';
+import { adminRoutes } from './http/routes/admin';
+import { identityRoutes } from './http/routes/identities';
 import { sessionRoutes } from './http/routes/sessions';
 import { verifyRoutes } from './http/routes/verify';
 
@@ -34,7 +37,10 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
       await next();
     })
     .route('/auth/verify', verifyRoutes(deps))
-    .route('/auth/sessions', sessionRoutes(deps));
+    .route('/auth/sessions', sessionRoutes(deps))
+    .route('/identities', identityRoutes(deps))
+    .route('/activity', activityRoutes(deps))
+    .route('/admin', adminRoutes(deps));
 
   app.onError(createErrorHandler(deps.log));
   app.notFound(notFound);

@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import type { SessionRow, UserRow } from '../db/schema';
+import type { ActivityRow, ProfileRow, SessionRow, UserRow } from '../db/schema';
 import { roleOf } from '../domain/users/users';
 
 /** JSON shapes of the contract. */
@@ -23,5 +23,31 @@ export function presentSession(session: SessionRow, currentId: string | null) {
     ipAddress: session.ipAddress,
     userAgent: session.userAgent,
     current: session.id === currentId,
+  };
+}
+
+export function presentIdentity(identity: ProfileRow) {
+  return {
+    id: identity.id,
+    displayName: identity.displayName,
+    handle: identity.handle,
+    email: identity.email,
+    birthday: identity.birthday,
+    avatarUrl: identity.avatarUrl,
+    bannerUrl: identity.bannerUrl,
+    isPrimary: identity.isPrimary,
+    createdAt: identity.createdAt.toISOString(),
+  };
+}
+
+export function presentActivity(entry: ActivityRow) {
+  return {
+    id: String(entry.id),
+    action: entry.action,
+    severity: entry.severity,
+    ipAddress: entry.ipAddress,
+    userAgent: entry.userAgent,
+    metadata: entry.metadata,
+    createdAt: entry.createdAt.toISOString(),
   };
 }

@@ -1,0 +1,12 @@
+/**
+ * The constraint a unique violation (SQLSTATE 23505) broke, or null for any other error.
+ * Drizzle wraps driver errors, so the driver's error is looked for along `cause`; postgres.js
+ * names the constraint `constraint_name`, PGlite `constraint`.
+ */
+export function violatedUniqueConstraint(error: unknown): string | null {
+  for (let e = error, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, constraint_name, constraint } = e as { code?: unknown; constraint_name?: unknown; constraint?: unknown };
+    if (code === '23505') return String(constraint_name ?? constraint ?? '');
+  }
+  return null;
+}

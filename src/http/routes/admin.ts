@@ -1,0 +1,42 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { Deps } from '../../deps';
+import { listUsers, revokeUserSessions } from '../../domain/admin/users';
+import { requireSession } from '../auth';
+import type { AppEnv } from '../env';
+import { failure } from '../errors';
+import { requirePermission } from '../permissions';
+import { presentUser } from '../present';
+import { pageLimit } from '../schemas';
+import { validate } from '../validate';
+
+export const userQuery = z.object({
+  // Exact match on the verified email, trimmed and lower-cased; empty means no filter.
+  email: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .max(254)
+    .transform((value) => value || undefined)
+    .optional(),
+  limit: pageLimit,
+  before: z
+    .string()
+    .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a user id')
+    .transform((id) => id.toLowerCase())
+    .optional(),
+});
+
+export function adminRoutes(deps: Deps) {
+  return new Hono<AppEnv>()
+    .use(requireSession(deps))
+    .get('/users', requirePermission(deps, 'users:read'), validate('query', userQuery), async (c) => {
+      const page = await listUsers(deps, c.req.valid('query'));
+      return c.json({ users: page.users.map((user) => presentUser(deps.config, user)), next: page.next }, 200);
+    })
+    .post('/users/:id/revoke-sessions', requirePermission(deps, 'users:write'), async (c) => {
+      const result = await revokeUserSessions(deps, c.var.auth.user.id, c.req.param('id'), c.var.meta);
+      if (!result.ok) return failure(c, result);
+      return c.json({ revoked: result.revoked }, 200);
+    });
+}

@@ -1,0 +1,106 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { Deps } from '../../deps';
+import {
+  createIdentity,
+  deleteIdentity,
+  getIdentity,
+  listIdentities,
+  setPrimaryIdentity,
+  updateIdentity,
+} from '../../domain/identities/identities';
+import { requireSession } from '../auth';
+import type { AppEnv } from '../env';
+import { failure } from '../errors';
+import { presentIdentity } from '../present';
+import { email } from '../schemas';
+import { validate } from '../validate';
+
+/** An absolute http(s) URL with a host, no whitespace, at most 2048 characters. */
+const httpUrl = z
+  .string()
+  .max(2048)
+  .refine((value) => {
+    if (!/^https?:\/\/[^\s\u0000-\u001f\u007f]+$/i.test(value)) return false;
+    try {
+      return new URL(value).hostname !== '';
+    } catch {
+      return false;
+    }
+  }, 'must be an http(s) URL');
+
+const hexColour = z.string().regex(/^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/, 'must be a hex colour #RGB or #RRGGBB');
+
+/** A real calendar date written `YYYY-MM-DD`. */
+const birthday = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
+  .refine((value) => {
+    const date = new Date(`${value}T00:00:00Z`);
+    return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value);
+  }, 'must be a real calendar date');
+
+const fields = {
+  displayName: z.string().trim().min(1).max(64),
+  handle: z
+    .string()
+    .regex(/^[A-Za-z0-9_]{3,32}$/, 'must be 3–32 letters, digits or underscores')
+    .transform((handle) => handle.toLowerCase()),
+  email: email.nullable(),
+  birthday: birthday.nullable(),
+  avatarUrl: httpUrl.nullable(),
+  bannerUrl: z.union([httpUrl, hexColour], { error: 'must be an http(s) URL or a hex colour' }).nullable(),
+};
+
+// Strict: an unknown field (a typo, or `isPrimary`) is a 400 rather than silently ignored.
+export const createIdentityBody = z.strictObject({
+  ...fields,
+  email: fields.email.optional(),
+  birthday: fields.birthday.optional(),
+  avatarUrl: fields.avatarUrl.optional(),
+  bannerUrl: fields.bannerUrl.optional(),
+});
+
+export const updateIdentityBody = z.strictObject({
+  displayName: fields.displayName.optional(),
+  handle: fields.handle.optional(),
+  email: fields.email.optional(),
+  birthday: fields.birthday.optional(),
+  avatarUrl: fields.avatarUrl.optional(),
+  bannerUrl: fields.bannerUrl.optional(),
+});
+
+// Identity ids are not validated: a malformed id is simply not one of the caller's, so `404`.
+export function identityRoutes(deps: Deps) {
+  return new Hono<AppEnv>()
+    .use(requireSession(deps))
+    .get('/', async (c) => {
+      const identities = await listIdentities(deps, c.var.auth.user.id);
+      return c.json({ identities: identities.map(presentIdentity) }, 200);
+    })
+    .post('/', validate('json', createIdentityBody), async (c) => {
+      const result = await createIdentity(deps, c.var.auth.user.id, c.req.valid('json'), c.var.meta);
+      if (!result.ok) return failure(c, result);
+      return c.json({ identity: presentIdentity(result.identity) }, 201);
+    })
+    .get('/:identityId', async (c) => {
+      const result = await getIdentity(deps, c.var.auth.user.id, c.req.param('identityId'));
+      if (!result.ok) return failure(c, result);
+      return c.json({ identity: presentIdentity(result.identity) }, 200);
+    })
+    .patch('/:identityId', validate('json', updateIdentityBody), async (c) => {
+      const result = await updateIdentity(deps, c.var.auth.user.id, c.req.param('identityId'), c.req.valid('json'), c.var.meta);
+      if (!result.ok) return failure(c, result);
+      return c.json({ identity: presentIdentity(result.identity) }, 200);
+    })
+    .post('/:identityId/primary', async (c) => {
+      const result = await setPrimaryIdentity(deps, c.var.auth.user.id, c.req.param('identityId'), c.var.meta);
+      if (!result.ok) return failure(c, result);
+      return c.json({ success: true }, 200);
+    })
+    .delete('/:identityId', async (c) => {
+      const result = await deleteIdentity(deps, c.var.auth.user.id, c.req.param('identityId'), c.var.meta);
+      if (!result.ok) return failure(c, result);
+      return c.json({ success: true }, 200);
+    });
+}
