@@ -5,7 +5,9 @@ import type { Deps } from './deps';
 import type { AppEnv } from './http/env';
 import { createErrorHandler, errorResponse, notFound } from './http/errors';
 import { sessionRoutes } from './http/routes/sessions';
+import { identityRoutes, legacyIdentityRoutes } from './http/routes/spacetime';
 import { verifyRoutes } from './http/routes/verify';
+import { wellKnownRoutes } from './http/routes/well-known';
 
 export interface AppOptions {
   /** The client's IP address as the runtime knows it (socket on Node, `cf-connecting-ip` on Workers). */
@@ -34,7 +36,10 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
       await next();
     })
     .route('/auth/verify', verifyRoutes(deps))
-    .route('/auth/sessions', sessionRoutes(deps));
+    .route('/auth/sessions', sessionRoutes(deps))
+    .route('/v1/identity', identityRoutes(deps))
+    .route('/identity', legacyIdentityRoutes(deps))
+    .route('/.well-known', wellKnownRoutes(deps));
 
   app.onError(createErrorHandler(deps.log));
   app.notFound(notFound);
