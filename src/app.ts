@@ -6,9 +6,11 @@ import type { AppEnv } from './http/env';
 import { createErrorHandler, errorResponse, notFound } from './http/errors';
 import { activityRoutes } from './http/routes/activity';
 import { adminRoutes } from './http/routes/admin';
-import { identityRoutes } from './http/routes/identities';
+import { identityRoutes as profileRoutes } from './http/routes/identities';
 import { sessionRoutes } from './http/routes/sessions';
+import { legacyIdentityRoutes, spacetimeIdentityRoutes } from './http/routes/spacetime';
 import { verifyRoutes } from './http/routes/verify';
+import { wellKnownRoutes } from './http/routes/well-known';
 
 export interface AppOptions {
   /** The client's IP address as the runtime knows it (socket on Node, `cf-connecting-ip` on Workers). */
@@ -38,9 +40,12 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
     })
     .route('/auth/verify', verifyRoutes(deps))
     .route('/auth/sessions', sessionRoutes(deps))
-    .route('/identities', identityRoutes(deps))
+    .route('/identities', profileRoutes(deps))
     .route('/activity', activityRoutes(deps))
-    .route('/admin', adminRoutes(deps));
+    .route('/admin', adminRoutes(deps))
+    .route('/v1/identity', spacetimeIdentityRoutes(deps))
+    .route('/identity', legacyIdentityRoutes(deps))
+    .route('/.well-known', wellKnownRoutes(deps));
 
   app.onError(createErrorHandler(deps.log));
   app.notFound(notFound);

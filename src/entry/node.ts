@@ -10,6 +10,7 @@ import { openPglite } from '../db/pglite';
 import { openPostgres } from '../db/postgres';
 import type { Deps } from '../deps';
 import { purgeExpired } from '../domain/maintenance';
+import { getSigningKey } from '../domain/spacetime/keys';
 import { systemClock } from '../ports/clock';
 import { createJsonLogger, type Logger } from '../ports/logger';
 import { createLogMailer, type Mailer } from '../ports/mailer';
@@ -73,6 +74,14 @@ async function main(): Promise<void> {
     log,
     background: (task) => void task.catch((error: unknown) => log.log('error', 'background task failed', { error: String(error) })),
   };
+  try {
+    // Loads (or generates and stores) the signing key now, so a bad JWT_PRIVATE_KEY stops the start.
+    await getSigningKey(deps);
+  } catch (error) {
+    const problem = error instanceof Error ? error.message : String(error);
+    console.error(config.jwtPrivateKey ? `configuration error: JWT_PRIVATE_KEY: ${problem}` : `signing key error: ${problem}`);
+    process.exit(1);
+  }
   const app = createApp(deps, {
     clientIp: (c) => {
       const forwarded = config.trustProxy ? c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim() : undefined;

@@ -3,6 +3,7 @@ import { getCookie } from 'hono/cookie';
 import type { Config } from '../config';
 import type { Deps } from '../deps';
 import { validateSessionToken } from '../domain/sessions/sessions';
+import { authenticateCaller } from '../domain/spacetime/tokens';
 import { SESSION_COOKIE } from './cookies';
 import type { AppEnv } from './env';
 import { errorResponse } from './errors';
@@ -65,6 +66,24 @@ export function requireSession(deps: Pick<Deps, 'db' | 'clock' | 'config'>): Mid
     const auth = await validateSessionToken(deps, credential.token);
     if (!auth) return errorResponse(c, 'unauthorized');
     c.set('auth', auth);
+    await next();
+  };
+}
+
+/**
+ * Requires an identity token (JWT) or a session token and puts the account in `c.var.caller`.
+ * For the SpacetimeDB-style identity routes; session-only routes use `requireSession`.
+ */
+export function requireCaller(deps: Pick<Deps, 'db' | 'clock' | 'config'>): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const credential = readCredential(c);
+    if (credential === null || credential === 'malformed') return errorResponse(c, 'unauthorized');
+    if (credential.via === 'cookie' && !isAllowedCookieRequest(c, deps.config)) {
+      return errorResponse(c, 'forbidden', 'Cross-origin request with a session cookie from an origin that is not allowed.');
+    }
+    const caller = await authenticateCaller(deps, credential.token);
+    if (!caller) return errorResponse(c, 'unauthorized');
+    c.set('caller', caller);
     await next();
   };
 }

@@ -1,10 +1,13 @@
 import type { RequestMeta } from '../deps';
 import type { SessionAuth } from '../domain/sessions/sessions';
+import type { Caller } from '../domain/spacetime/tokens';
 
 /** Hono's per-request variables. */
 export interface AppEnv {
   Variables: {
     meta: RequestMeta;
     auth: SessionAuth;
+    /** Set by `requireCaller`: the account behind an identity token or a session token. */
+    caller: Caller;
   };
 }

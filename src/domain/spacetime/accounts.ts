@@ -1,0 +1,66 @@
+import { and, asc, eq, or } from 'drizzle-orm';
+import { identityDatabases, users, type UserRow } from '../../db/schema';
+import type { Deps, RequestMeta } from '../../deps';
+import { recordActivity } from '../activity/record';
+import { hitRateLimit } from '../rate-limit';
+import { fail, type Result } from '../result';
+import { newUserRow } from '../users/users';
+import { mintIdentityToken } from './tokens';
+
+/** Anonymous accounts one client address may create per window. */
+export const ACCOUNT_CREATE_LIMIT_PER_IP = { limit: 100, windowMs: 15 * 60 * 1000 };
+
+/**
+ * Creates an anonymous account and its long-lived identity token. `unverifiedEmail`, when
+ * given, is only a label: it never signs anyone in.
+ */
+export async function createAnonymousAccount(
+  deps: Deps,
+  unverifiedEmail: string | null,
+  meta: RequestMeta,
+): Promise<Result<{ user: UserRow; token: string }, 'rate_limited'>> {
+  if (deps.config.rateLimit && meta.ipAddress) {
+    const decision = await hitRateLimit(deps, { key: `identity-create:ip:${meta.ipAddress}`, ...ACCOUNT_CREATE_LIMIT_PER_IP });
+    if (!decision.allowed) return fail('rate_limited', 'Too many identities created; try again later.', decision.retryAfter);
+  }
+  const [user] = await deps.db.insert(users).values(newUserRow(deps, { unverifiedEmail })).returning();
+  await recordActivity(deps, { userId: user!.id, action: 'account_created', severity: 'info', meta, metadata: { via: 'identity' } });
+  return { ok: true, user: user!, token: await mintIdentityToken(deps, user!) };
+}
+
+/** Identities of the accounts that carry `email`, verified or not, oldest first. */
+export async function findIdentitiesByEmail(deps: Pick<Deps, 'db'>, email: string): Promise<{ identity: string; email: string }[]> {
+  const rows = await deps.db
+    .select({ identity: users.identity })
+    .from(users)
+    .where(or(eq(users.email, email), eq(users.unverifiedEmail, email)))
+    .orderBy(asc(users.createdAt), asc(users.id));
+  return rows.map((row) => ({ identity: row.identity, email }));
+}
+
+/** Attaches `email` to the account as its unverified address, replacing any earlier one. */
+export async function setUnverifiedEmail(deps: Pick<Deps, 'db' | 'clock'>, user: UserRow, email: string, meta: RequestMeta): Promise<void> {
+  await deps.db.update(users).set({ unverifiedEmail: email }).where(eq(users.id, user.id));
+  await recordActivity(deps, { userId: user.id, action: 'unverified_email_set', severity: 'info', meta, metadata: { email } });
+}
+
+/** Database addresses registered to an identity, in the order they were registered; empty for an unknown identity. */
+export async function listIdentityDatabases(deps: Pick<Deps, 'db'>, identity: string): Promise<string[]> {
+  const rows = await deps.db
+    .select({ address: identityDatabases.address })
+    .from(identityDatabases)
+    .innerJoin(users, eq(users.id, identityDatabases.userId))
+    .where(eq(users.identity, identity))
+    .orderBy(asc(identityDatabases.createdAt), asc(identityDatabases.address));
+  return rows.map((row) => row.address);
+}
+
+/** Registers a database address to the account; registering it again changes nothing. */
+export async function registerIdentityDatabase(deps: Pick<Deps, 'db' | 'clock'>, userId: string, address: string): Promise<void> {
+  await deps.db.insert(identityDatabases).values({ userId, address, createdAt: deps.clock.now() }).onConflictDoNothing();
+}
+
+/** Removes a database address from the account; removing one that is not there changes nothing. */
+export async function removeIdentityDatabase(deps: Pick<Deps, 'db'>, userId: string, address: string): Promise<void> {
+  await deps.db.delete(identityDatabases).where(and(eq(identityDatabases.userId, userId), eq(identityDatabases.address, address)));
+}

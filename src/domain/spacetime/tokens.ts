@@ -1,0 +1,114 @@
+import { eq } from 'drizzle-orm';
+import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { users, type UserRow } from '../../db/schema';
+import type { Deps } from '../../deps';
+import { validateSessionToken } from '../sessions/sessions';
+import { computeIdentity } from './identity';
+import { getSigningKey, SIGNING_ALG } from './keys';
+
+/** How long a token from `websocket-token` lives. */
+export const WEBSOCKET_TOKEN_TTL_S = 60;
+/** Far above any token this server mints; longer input is refused before parsing. */
+const MAX_TOKEN_LENGTH = 4096;
+/** SpacetimeDB's bound on `iss` and `sub`. */
+const MAX_CLAIM_BYTES = 128;
+
+/** The claims of an identity token, as SpacetimeDB reads them. */
+export interface IdentityClaims extends JWTPayload {
+  hex_identity: string;
+  sub: string;
+  iss: string;
+  aud: string[];
+  iat: number;
+}
+
+/** Who called an identity route: the account, and the claims of its identity token when it used one. */
+export interface Caller {
+  user: UserRow;
+  /** Null when the caller authenticated with a session token. */
+  claims: IdentityClaims | null;
+}
+
+type TokenDeps = Pick<Deps, 'config' | 'db' | 'clock'>;
+
+const encoder = new TextEncoder();
+const seconds = (date: Date): number => Math.floor(date.getTime() / 1000);
+
+/** The long-lived claims of an account: `sub` is its id, `hex_identity` its SpacetimeDB identity. */
+export function identityClaims(deps: Pick<Deps, 'config' | 'clock'>, user: Pick<UserRow, 'id' | 'identity'>): IdentityClaims {
+  const iss = deps.config.issuer;
+  // The stored identity was derived from ISSUER at creation; a token SpacetimeDB would read differently is a bug, not a token.
+  if (computeIdentity(iss, user.id) !== user.identity) {
+    throw new Error(`account ${user.id} was created under another ISSUER; its identity no longer matches (iss, sub)`);
+  }
+  return { hex_identity: user.identity, sub: user.id, iss, aud: deps.config.tokenAudience, iat: seconds(deps.clock.now()) };
+}
+
+async function sign(deps: TokenDeps, claims: JWTPayload): Promise<string> {
+  const key = await getSigningKey(deps);
+  return new SignJWT(claims).setProtectedHeader({ alg: SIGNING_ALG, typ: 'JWT', kid: key.kid }).sign(key.privateKey);
+}
+
+/** A long-lived identity token for the account (no `exp`, as SpacetimeDB mints them). */
+export function mintIdentityToken(deps: TokenDeps, user: Pick<UserRow, 'id' | 'identity'>): Promise<string> {
+  return sign(deps, identityClaims(deps, user));
+}
+
+/** The caller's claims re-signed with `iat` = now and `exp` = now + 60 s, for one WebSocket connection. */
+export function mintWebsocketToken(deps: TokenDeps, caller: Caller): Promise<string> {
+  const iat = seconds(deps.clock.now());
+  const claims = caller.claims ?? identityClaims(deps, caller.user);
+  return sign(deps, { ...claims, iat, exp: iat + WEBSOCKET_TOKEN_TTL_S });
+}
+
+/** Three base64url parts: a JWT; anything else is taken for a session token. */
+export function isJwtShaped(token: string): boolean {
+  return /^[\w-]+\.[\w-]+\.[\w-]*$/.test(token);
+}
+
+/**
+ * The account and claims of an identity token signed by this server, or null. Accepts only
+ * ES256 under the current key's `kid` and this `ISSUER`, unexpired as of `deps.clock`, whose
+ * `hex_identity` is SpacetimeDB's identity of (`iss`, `sub`) and belongs to a live account.
+ */
+export async function verifyIdentityToken(deps: TokenDeps, token: string): Promise<{ user: UserRow; claims: IdentityClaims } | null> {
+  if (token.length > MAX_TOKEN_LENGTH || !isJwtShaped(token)) return null;
+  const key = await getSigningKey(deps);
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(
+      token,
+      (header) => {
+        if (header.kid !== key.kid) throw new errors.JWKSNoMatchingKey();
+        return key.publicKey;
+      },
+      { algorithms: [SIGNING_ALG], issuer: deps.config.issuer, currentDate: deps.clock.now() },
+    ));
+  } catch (error) {
+    if (error instanceof errors.JOSEError || error instanceof TypeError) return null;
+    throw error;
+  }
+
+  const { sub, iss, hex_identity: hexIdentity, iat } = payload;
+  if (typeof sub !== 'string' || typeof iss !== 'string' || typeof hexIdentity !== 'string') return null;
+  if (!boundedClaim(sub) || !boundedClaim(iss) || !Number.isInteger(iat)) return null;
+  if (computeIdentity(iss, sub) !== hexIdentity) return null;
+
+  const [user] = await deps.db.select().from(users).where(eq(users.id, sub));
+  if (!user || user.identity !== hexIdentity) return null;
+  return { user, claims: payload as IdentityClaims };
+}
+
+function boundedClaim(value: string): boolean {
+  return value.length > 0 && encoder.encode(value).length <= MAX_CLAIM_BYTES;
+}
+
+/**
+ * The caller behind a token that is either an identity token (JWT) or a session token; null
+ * when it is neither valid one.
+ */
+export async function authenticateCaller(deps: TokenDeps, token: string): Promise<Caller | null> {
+  if (isJwtShaped(token)) return verifyIdentityToken(deps, token);
+  const auth = await validateSessionToken(deps, token);
+  return auth && { user: auth.user, claims: null };
+}
