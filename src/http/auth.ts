@@ -55,15 +55,25 @@ export function isAllowedCookieRequest(c: Context, config: Pick<Config, 'origins
   return config.origins.includes(origin) || origin === new URL(c.req.url).origin;
 }
 
+/**
+ * The caller's token, or the error response to send: `401` without a usable credential, `403`
+ * for a cookie-authenticated state change from an Origin that is not allowed (CSRF).
+ */
+function checkedToken(c: Context, config: Pick<Config, 'origins'>): string | Response {
+  const credential = readCredential(c);
+  if (credential === null || credential === 'malformed') return errorResponse(c, 'unauthorized');
+  if (credential.via === 'cookie' && !isAllowedCookieRequest(c, config)) {
+    return errorResponse(c, 'forbidden', 'Cross-origin request with a session cookie from an origin that is not allowed.');
+  }
+  return credential.token;
+}
+
 /** Requires a valid session token and puts `{ session, user }` in `c.var.auth`. */
 export function requireSession(deps: Pick<Deps, 'db' | 'clock' | 'config'>): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const credential = readCredential(c);
-    if (credential === null || credential === 'malformed') return errorResponse(c, 'unauthorized');
-    if (credential.via === 'cookie' && !isAllowedCookieRequest(c, deps.config)) {
-      return errorResponse(c, 'forbidden', 'Cross-origin request with a session cookie from an origin that is not allowed.');
-    }
-    const auth = await validateSessionToken(deps, credential.token);
+    const token = checkedToken(c, deps.config);
+    if (token instanceof Response) return token;
+    const auth = await validateSessionToken(deps, token);
     if (!auth) return errorResponse(c, 'unauthorized');
     c.set('auth', auth);
     await next();
@@ -76,12 +86,9 @@ export function requireSession(deps: Pick<Deps, 'db' | 'clock' | 'config'>): Mid
  */
 export function requireCaller(deps: Pick<Deps, 'db' | 'clock' | 'config'>): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const credential = readCredential(c);
-    if (credential === null || credential === 'malformed') return errorResponse(c, 'unauthorized');
-    if (credential.via === 'cookie' && !isAllowedCookieRequest(c, deps.config)) {
-      return errorResponse(c, 'forbidden', 'Cross-origin request with a session cookie from an origin that is not allowed.');
-    }
-    const caller = await authenticateCaller(deps, credential.token);
+    const token = checkedToken(c, deps.config);
+    if (token instanceof Response) return token;
+    const caller = await authenticateCaller(deps, token);
     if (!caller) return errorResponse(c, 'unauthorized');
     c.set('caller', caller);
     await next();

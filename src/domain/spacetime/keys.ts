@@ -19,27 +19,37 @@ export interface SigningKey {
   publicPem: string;
 }
 
-// One load per database and configured key; the promise is dropped on failure so a later call retries.
-const loaded = new WeakMap<Database, Map<string, Promise<SigningKey>>>();
+// Loaded keys, memoised: a configured key by its PEM (the same on every request, also on Workers
+// where each request has its own database client), a generated one by the database holding it.
+// A failed load is dropped so that a later call retries.
+const configuredKeys = new Map<string, Promise<SigningKey>>();
+const storedKeys = new WeakMap<Database, Promise<SigningKey>>();
 
 /**
  * The server's signing key: `JWT_PRIVATE_KEY` when configured, otherwise the key generated on
  * first use and kept in `signing_keys`, so every process sharing the database signs with the
- * same key. Loaded once per database.
+ * same key. Loaded once.
  */
 export function getSigningKey(deps: Pick<Deps, 'config' | 'db' | 'clock'>): Promise<SigningKey> {
   const configured = deps.config.jwtPrivateKey;
-  let byConfig = loaded.get(deps.db);
-  if (!byConfig) loaded.set(deps.db, (byConfig = new Map()));
-  const cacheKey = configured ?? '';
-  let key = byConfig.get(cacheKey);
+  if (configured) {
+    let key = configuredKeys.get(configured);
+    if (!key) {
+      key = importSigningKey(configured).catch((error: unknown) => {
+        configuredKeys.delete(configured);
+        throw error;
+      });
+      configuredKeys.set(configured, key);
+    }
+    return key;
+  }
+  let key = storedKeys.get(deps.db);
   if (!key) {
-    const map = byConfig;
-    key = (configured ? importSigningKey(configured) : loadOrCreateStoredKey(deps)).catch((error: unknown) => {
-      map.delete(cacheKey);
+    key = loadOrCreateStoredKey(deps).catch((error: unknown) => {
+      storedKeys.delete(deps.db);
       throw error;
     });
-    map.set(cacheKey, key);
+    storedKeys.set(deps.db, key);
   }
   return key;
 }
