@@ -15,7 +15,7 @@ import { validate } from '../validate';
 export const signInBody = z.object({
   method: z.enum(['otp', 'passkey']),
   email,
-  token: z.string().min(1).max(512),
+  token: z.string().trim().min(1).max(512),
 });
 
 export const sessionIdParam = z.object({ id: z.string().min(1).max(64) });
