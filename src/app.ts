@@ -4,6 +4,8 @@ import { cors } from 'hono/cors';
 import type { Deps } from './deps';
 import type { AppEnv } from './http/env';
 import { createErrorHandler, errorResponse, notFound } from './http/errors';
+import { demoRoutes } from './http/routes/demo';
+import { passkeyRoutes } from './http/routes/passkeys';
 import { sessionRoutes } from './http/routes/sessions';
 import { verifyRoutes } from './http/routes/verify';
 
@@ -34,7 +36,9 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
       await next();
     })
     .route('/auth/verify', verifyRoutes(deps))
-    .route('/auth/sessions', sessionRoutes(deps));
+    .route('/auth/sessions', sessionRoutes(deps))
+    .route('/auth/passkeys', passkeyRoutes(deps))
+    .route('/', demoRoutes());
 
   app.onError(createErrorHandler(deps.log));
   app.notFound(notFound);

@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import type { SessionRow, UserRow } from '../db/schema';
+import type { PasskeyRow, SessionRow, UserRow } from '../db/schema';
 import { roleOf } from '../domain/users/users';
 
 /** JSON shapes of the contract. */
@@ -23,5 +23,17 @@ export function presentSession(session: SessionRow, currentId: string | null) {
     ipAddress: session.ipAddress,
     userAgent: session.userAgent,
     current: session.id === currentId,
+  };
+}
+
+export function presentPasskey(passkey: PasskeyRow) {
+  return {
+    id: passkey.id,
+    name: passkey.name,
+    createdAt: passkey.createdAt.toISOString(),
+    lastUsedAt: passkey.lastUsedAt?.toISOString() ?? null,
+    deviceType: passkey.deviceType,
+    backedUp: passkey.backedUp,
+    transports: passkey.transports,
   };
 }
