@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activity, passkeys, signInTokens, users, webauthnChallenges } from '../src/db/schema';
+import { OPTIONS_LIMIT_PER_IP } from '../src/domain/passkeys/authentication';
 import { createTestContext, ORIGIN, uniqueEmail, type TestContext } from './helpers/app';
 import { MINUTE } from './helpers/clock';
 import { SoftAuthenticator } from './helpers/webauthn';
@@ -311,6 +312,18 @@ describe('sign-in with a passkey', () => {
     const invalid = await t.request('POST', '/auth/passkeys/authenticate/verify', { body: { id: 'x' } });
     expect(invalid.status).toBe(400);
     expect(invalid.body.error.code).toBe('invalid_request');
+  });
+
+  it('rate-limits sign-in options per client IP', async () => {
+    const headers = { 'x-forwarded-for': '203.0.113.7' };
+    for (let i = 0; i < OPTIONS_LIMIT_PER_IP.limit; i++) {
+      expect((await t.request('POST', '/auth/passkeys/authenticate/options', { headers })).status).toBe(200);
+    }
+    const limited = await t.request('POST', '/auth/passkeys/authenticate/options', { headers });
+    expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe('rate_limited');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await t.request('POST', '/auth/passkeys/authenticate/options', { headers: { 'x-forwarded-for': '203.0.113.8' } })).status).toBe(200);
   });
 
   it('logs failed passkey sign-ins as sign_in_failed warnings', async () => {

@@ -14,8 +14,9 @@ const base64url = z.string().max(16_384).regex(/^[A-Za-z0-9_-]*={0,2}$/, 'must b
 
 /** The JSON of a `PublicKeyCredential` as @simplewebauthn/browser (or `toJSON()`) sends it. */
 const credential = {
-  id: base64url.min(1).max(1024),
-  rawId: base64url.min(1).max(1024),
+  // Credential ids are at most 1023 bytes.
+  id: base64url.min(1).max(1400),
+  rawId: base64url.min(1).max(1400),
   type: z.literal('public-key'),
   authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
   clientExtensionResults: z.looseObject({}).default({}),
