@@ -7,6 +7,8 @@ import { createErrorHandler, errorResponse, notFound } from './http/errors';
 import { activityRoutes } from './http/routes/activity';
 import { adminRoutes } from './http/routes/admin';
 import { identityRoutes as profileRoutes } from './http/routes/identities';
+import { demoRoutes } from './http/routes/demo';
+import { passkeyRoutes } from './http/routes/passkeys';
 import { sessionRoutes } from './http/routes/sessions';
 import { legacyIdentityRoutes, spacetimeIdentityRoutes } from './http/routes/spacetime';
 import { verifyRoutes } from './http/routes/verify';
@@ -45,7 +47,9 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
     .route('/admin', adminRoutes(deps))
     .route('/v1/identity', spacetimeIdentityRoutes(deps))
     .route('/identity', legacyIdentityRoutes(deps))
-    .route('/.well-known', wellKnownRoutes(deps));
+    .route('/.well-known', wellKnownRoutes(deps))
+    .route('/auth/passkeys', passkeyRoutes(deps))
+    .route('/', demoRoutes());
 
   app.onError(createErrorHandler(deps.log));
   app.notFound(notFound);

@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import type { ActivityRow, ProfileRow, SessionRow, UserRow } from '../db/schema';
+import type { ActivityRow, PasskeyRow, ProfileRow, SessionRow, UserRow } from '../db/schema';
 import { roleOf } from '../domain/users/users';
 
 /** JSON shapes of the contract. */
@@ -49,5 +49,17 @@ export function presentActivity(entry: ActivityRow) {
     userAgent: entry.userAgent,
     metadata: entry.metadata,
     createdAt: entry.createdAt.toISOString(),
+  };
+}
+
+export function presentPasskey(passkey: PasskeyRow) {
+  return {
+    id: passkey.id,
+    name: passkey.name,
+    createdAt: passkey.createdAt.toISOString(),
+    lastUsedAt: passkey.lastUsedAt?.toISOString() ?? null,
+    deviceType: passkey.deviceType,
+    backedUp: passkey.backedUp,
+    transports: passkey.transports,
   };
 }

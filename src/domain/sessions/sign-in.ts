@@ -2,6 +2,7 @@ import type { SessionRow, UserRow } from '../../db/schema';
 import type { Deps, RequestMeta } from '../../deps';
 import { recordActivity } from '../activity/record';
 import { consumeCode } from '../otp/otp';
+import { consumeSignInToken } from '../passkeys/sign-in-tokens';
 import { fail, type Result } from '../result';
 import { findOrCreateUserByEmail, findUserByEmail } from '../users/users';
 import { createSession, type SessionMethod } from './sessions';
@@ -12,14 +13,14 @@ export interface SignInInput {
   token: string;
 }
 
-export type SignInResult = Result<{ token: string; session: SessionRow; user: UserRow }, 'invalid_code' | 'rate_limited' | 'invalid_request'>;
+export type SignInResult = Result<{ token: string; session: SessionRow; user: UserRow }, 'invalid_code' | 'rate_limited'>;
 
 /**
  * Exchanges a one-time secret for a session: an emailed code (`otp`, creating the account on
  * first use) or a passkey sign-in token (`passkey`).
  */
 export async function signIn(deps: Deps, input: SignInInput, meta: RequestMeta): Promise<SignInResult> {
-  if (input.method === 'passkey') return fail('invalid_request', 'Passkey sign-in is not available.');
+  if (input.method === 'passkey') return signInWithPasskeyToken(deps, input, meta);
 
   const consumed = await consumeCode(deps, input.email, input.token);
   if (!consumed.ok) {
@@ -35,5 +36,22 @@ export async function signIn(deps: Deps, input: SignInInput, meta: RequestMeta):
   }
   const user = await findOrCreateUserByEmail(deps, input.email);
   const { token, session } = await createSession(deps, user, 'otp', meta);
+  return { ok: true, token, session, user };
+}
+
+/** The token is spent before the email is compared, so a wrong guess burns it. */
+async function signInWithPasskeyToken(deps: Deps, input: SignInInput, meta: RequestMeta): Promise<SignInResult> {
+  const user = await consumeSignInToken(deps, input.token);
+  if (!user || user.email !== input.email) {
+    await recordActivity(deps, {
+      userId: user?.id ?? null,
+      action: 'sign_in_failed',
+      severity: 'warning',
+      meta,
+      metadata: { method: 'passkey', reason: user ? 'email_mismatch' : 'invalid_token' },
+    });
+    return fail('invalid_code', 'The sign-in token is wrong, expired or already used, or belongs to another email.');
+  }
+  const { token, session } = await createSession(deps, user, 'passkey', meta);
   return { ok: true, token, session, user };
 }

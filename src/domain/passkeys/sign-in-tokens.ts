@@ -1,0 +1,34 @@
+import { eq } from 'drizzle-orm';
+import type { Executor } from '../../db/database';
+import { signInTokens, users, type UserRow } from '../../db/schema';
+import type { Deps } from '../../deps';
+import { randomToken, sha256Hex } from '../crypto';
+
+export const SIGN_IN_TOKEN_TTL_MS = 5 * 60 * 1000;
+
+/** A single-use token that a passkey assertion earns; only its SHA-256 is stored. */
+export async function issueSignInToken(
+  deps: Pick<Deps, 'db' | 'clock' | 'random'>,
+  userId: string,
+  passkeyId: string,
+  executor: Executor = deps.db,
+): Promise<{ token: string; expiresAt: Date }> {
+  const token = randomToken(deps.random, 32);
+  const expiresAt = new Date(deps.clock.now().getTime() + SIGN_IN_TOKEN_TTL_MS);
+  await executor.insert(signInTokens).values({ tokenHash: await sha256Hex(token), userId, passkeyId, expiresAt });
+  return { token, expiresAt };
+}
+
+/**
+ * Spends a sign-in token (one DELETE … RETURNING, so only one caller can win it) and returns its
+ * account when the token was live; null when unknown, used or expired.
+ */
+export async function consumeSignInToken(deps: Pick<Deps, 'db' | 'clock'>, token: string): Promise<UserRow | null> {
+  const [consumed] = await deps.db
+    .delete(signInTokens)
+    .where(eq(signInTokens.tokenHash, await sha256Hex(token)))
+    .returning({ userId: signInTokens.userId, expiresAt: signInTokens.expiresAt });
+  if (!consumed || consumed.expiresAt <= deps.clock.now()) return null;
+  const [user] = await deps.db.select().from(users).where(eq(users.id, consumed.userId));
+  return user ?? null;
+}
