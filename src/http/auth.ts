@@ -6,6 +6,7 @@ import { validateSessionToken } from '../domain/sessions/sessions';
 import { SESSION_COOKIE } from './cookies';
 import type { AppEnv } from './env';
 import { errorResponse } from './errors';
+import { documentSecurity } from './route-docs';
 
 export interface Credential {
   token: string;
@@ -56,7 +57,7 @@ export function isAllowedCookieRequest(c: Context, config: Pick<Config, 'origins
 
 /** Requires a valid session token and puts `{ session, user }` in `c.var.auth`. */
 export function requireSession(deps: Pick<Deps, 'db' | 'clock' | 'config'>): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
+  return documentSecurity<MiddlewareHandler<AppEnv>>(async (c, next) => {
     const credential = readCredential(c);
     if (credential === null || credential === 'malformed') return errorResponse(c, 'unauthorized');
     if (credential.via === 'cookie' && !isAllowedCookieRequest(c, deps.config)) {
@@ -66,5 +67,5 @@ export function requireSession(deps: Pick<Deps, 'db' | 'clock' | 'config'>): Mid
     if (!auth) return errorResponse(c, 'unauthorized');
     c.set('auth', auth);
     await next();
-  };
+  });
 }
