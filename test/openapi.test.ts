@@ -172,7 +172,8 @@ describe('OpenAPI document', () => {
     const app = new Hono()
       .get('/plain/:id{[0-9]+}', (c) => c.text(c.req.param('id')))
       .post('/described', describeRoute({ summary: 'A described route', responses: { 201: 'Made.' } }), validate('query', z.object({ n: z.coerce.number().optional() })), (c) => c.text('ok', 201))
-      .route('/guarded', guarded);
+      .route('/guarded', guarded)
+      .get('/token-only', describeRoute({ security: ['bearer'] }), (c) => c.text('ok'));
     const built = createOpenApiDocument(app.routes, { title: 'x', version: '1' });
     const plain = built.paths['/plain/{id}']!.get!;
     expect(plain.parameters).toEqual([{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }]);
@@ -183,6 +184,8 @@ describe('OpenAPI document', () => {
     expect(described.parameters).toEqual([{ name: 'n', in: 'query', required: false, schema: expect.objectContaining({ type: 'number' }) }]);
     expect(described.responses['201']).toEqual({ description: 'Made.' });
     expect(built.paths['/guarded/mine']!.get!.security).toEqual([{ bearer: [] }]);
+    expect(built.paths['/token-only']!.get!.security).toEqual([{ bearer: [] }]);
+    expect(built.paths['/token-only']!.get!.responses['401']).toBeDefined();
   });
 
   it('serves the same document every time', async () => {

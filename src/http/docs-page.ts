@@ -12,6 +12,9 @@ const escape = (value: unknown): string =>
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'];
 
+/** Escaped text with `code spans` (the one bit of Markdown the descriptions use) rendered. */
+const prose = (value: unknown): string => escape(value).replace(/`([^`]+)`/g, '<code>$1</code>');
+
 export function renderDocsPage(doc: OpenApiDocument): string {
   const byTag = new Map<string, { method: string; path: string; operation: OpenApiOperation }[]>();
   for (const [path, item] of Object.entries(doc.paths)) {
@@ -23,7 +26,9 @@ export function renderDocsPage(doc: OpenApiDocument): string {
       byTag.get(tag)!.push({ method, path, operation });
     }
   }
-  const tags = [...byTag.keys()];
+  // The API first; the server's own plumbing (health checks, these docs) last.
+  const last = ['health', 'docs'];
+  const tags = [...byTag.keys()].sort((a, b) => Number(last.includes(a)) - Number(last.includes(b)));
 
   const nav = tags
     .map(
@@ -49,7 +54,7 @@ export function renderDocsPage(doc: OpenApiDocument): string {
     .join('');
 
   const schemes = Object.entries(doc.components.securitySchemes)
-    .map(([name, s]) => `<li><code>${escape(name)}</code>: ${escape(s.description ?? '')}</li>`)
+    .map(([name, s]) => `<li><code>${escape(name)}</code>: ${prose(s.description ?? '')}</li>`)
     .join('');
 
   return `<!doctype html>
@@ -65,7 +70,7 @@ export function renderDocsPage(doc: OpenApiDocument): string {
 <main>
 <header>
 <h1>${escape(doc.info.title)} <small>${escape(doc.info.version)}</small></h1>
-${doc.info.description ? `<p>${escape(doc.info.description)}</p>` : ''}
+${doc.info.description ? `<p>${prose(doc.info.description)}</p>` : ''}
 <p>The machine-readable OpenAPI 3.1 document is at <a href="/openapi.json"><code>/openapi.json</code></a>.</p>
 <h3>Credentials</h3><ul>${schemes}</ul>
 <h3>Errors</h3>
@@ -89,12 +94,12 @@ function renderOperation(method: string, path: string, op: OpenApiOperation): st
     : '';
   const responses = Object.entries(op.responses)
     .filter(([status]) => status !== 'default')
-    .map(([status, r]) => `<li><code>${escape(status)}</code> ${escape((r as { description?: string }).description ?? '')}</li>`)
+    .map(([status, r]) => `<li><code>${escape(status)}</code> ${prose((r as { description?: string }).description ?? '')}</li>`)
     .join('');
   return `<article id="${escape(op.operationId)}">
 <h3><span class="m ${method}">${method.toUpperCase()}</span> <code>${escape(path)}</code></h3>
-${op.summary ? `<p><strong>${escape(op.summary)}</strong></p>` : ''}
-${op.description ? `<p>${escape(op.description)}</p>` : ''}
+${op.summary ? `<p><strong>${prose(op.summary)}</strong></p>` : ''}
+${op.description ? `<p>${prose(op.description)}</p>` : ''}
 <p class="muted">${security ? `Credentials: ${escape(security)}.` : 'No credentials needed.'}</p>
 ${params}${body}
 <h4>Responses</h4><ul>${responses}<li><code>4XX/5XX</code> the error shape above</li></ul>
@@ -154,7 +159,7 @@ function typeOf(schema: JsonSchema): string {
 const STYLE = `
 *{box-sizing:border-box}body{margin:0;font:15px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1d2330;display:flex}
 nav{position:sticky;top:0;height:100vh;overflow:auto;width:300px;flex:none;background:#f5f6f8;border-right:1px solid #e1e4e8;padding:16px;font-size:13px}
-nav h1{font-size:16px;margin:0}nav ul{list-style:none;padding-left:0;margin:4px 0}nav ul ul{padding-left:4px}nav a{color:inherit;text-decoration:none;display:block;padding:2px 0}
+nav h1{font-size:16px;margin:0}nav ul{list-style:none;padding-left:0;margin:4px 0}nav ul ul{padding-left:4px}nav a{color:inherit;text-decoration:none;display:block;padding:2px 0;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 nav a:hover{text-decoration:underline}.tag{font-weight:600;display:block;margin-top:10px}
 main{padding:24px 40px;max-width:980px;min-width:0}header h1 small{font-size:14px;color:#6a737d}
 article{border:1px solid #e1e4e8;border-radius:6px;padding:4px 18px 12px;margin:16px 0}

@@ -204,8 +204,9 @@ function honoPattern(path: string): RegExp {
 function buildOperation(operation: Operation, path: string, pathParams: string[]): OpenApiOperation {
   const validations = operation.docs.filter((d): d is ValidationDoc => d.kind === 'validation');
   const described = operation.docs.filter((d): d is OperationDoc => d.kind === 'operation');
-  const security = operation.docs.find((d) => d.kind === 'security');
   const info: Omit<OperationDoc, 'kind'> = Object.assign({}, ...described);
+  const schemes = info.security ?? operation.docs.find((d) => d.kind === 'security')?.schemes;
+  const security = schemes && schemes.length > 0 ? schemes : undefined;
 
   const parameters: OpenApiParameter[] = [];
   let requestBody: OpenApiOperation['requestBody'];
@@ -252,7 +253,7 @@ function buildOperation(operation: Operation, path: string, pathParams: string[]
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(requestBody ? { requestBody } : {}),
     responses,
-    ...(security ? { security: security.schemes.map((scheme) => ({ [scheme]: [] })) } : {}),
+    ...(security ? { security: security.map((scheme) => ({ [scheme]: [] })) } : {}),
     ...(info.deprecated ? { deprecated: true } : {}),
   };
 }

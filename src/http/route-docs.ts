@@ -20,6 +20,8 @@ export interface OperationDoc {
   /** Documented answers by status, e.g. `{ 201: 'Signed in', 429: 'Too many codes' }`. */
   responses?: Record<number, ResponseDoc>;
   deprecated?: boolean;
+  /** Credentials the route accepts, when its auth middleware is not one marked with `documentSecurity`; `[]` for none. */
+  security?: SecurityScheme[];
 }
 
 export interface SecurityDoc {
