@@ -1,6 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
+import type { RouterRoute } from 'hono/types';
 import type { Deps } from './deps';
 import type { AppEnv } from './http/env';
 import { createErrorHandler, errorResponse, notFound } from './http/errors';
@@ -9,6 +10,9 @@ import { adminRoutes } from './http/routes/admin';
 import { identityRoutes as profileRoutes } from './http/routes/identities';
 import { demoRoutes } from './http/routes/demo';
 import { passkeyRoutes } from './http/routes/passkeys';
+import { requestLog } from './http/request-log';
+import { docsRoutes } from './http/routes/docs';
+import { healthRoutes } from './http/routes/health';
 import { sessionRoutes } from './http/routes/sessions';
 import { legacyIdentityRoutes, spacetimeIdentityRoutes } from './http/routes/spacetime';
 import { verifyRoutes } from './http/routes/verify';
@@ -25,6 +29,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 export function createApp(deps: Deps, options: AppOptions = {}) {
   const clientIp = options.clientIp ?? ((c: Context) => c.req.header('cf-connecting-ip') ?? null);
   const app = new Hono<AppEnv>()
+    .use(requestLog(deps))
     .use(
       cors({
         origin: (origin) => (deps.config.origins.includes(origin) ? origin : null),
@@ -40,6 +45,9 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
       c.set('meta', { ipAddress: clientIp(c), userAgent: c.req.header('user-agent')?.slice(0, 512) ?? null });
       await next();
     })
+    .route('/', healthRoutes(deps))
+    // The document lists every route of `app`, whatever is mounted below; it is built on first use.
+    .route('/', docsRoutes((): readonly RouterRoute[] => app.routes))
     .route('/auth/verify', verifyRoutes(deps))
     .route('/auth/sessions', sessionRoutes(deps))
     .route('/identities', profileRoutes(deps))

@@ -1,6 +1,6 @@
-import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
+import type { Context, ErrorHandler, NotFoundHandler, TypedResponse } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { ClientErrorStatusCode, ContentfulStatusCode, ServerErrorStatusCode } from 'hono/utils/http-status';
 import type { ErrorCode, Failure } from '../domain/result';
 import type { Logger } from '../ports/logger';
 
@@ -34,20 +34,28 @@ const DEFAULT_MESSAGE: Partial<Record<HttpErrorCode, string>> = {
   internal_error: 'Something went wrong on our side.',
 };
 
+/** The contract's error body, as typed clients (`hc`) see it. */
+export interface ErrorBody {
+  error: { code: string; message: string; issues?: { path: string; message: string; code?: string }[] };
+}
+
+/** Typed with a 4xx/5xx status so that a client narrowing on a success status gets the success body. */
+export type ErrorResponse = Response & TypedResponse<ErrorBody, ClientErrorStatusCode | ServerErrorStatusCode, 'json'>;
+
 export function errorResponse(
   c: Context,
   code: HttpErrorCode,
   message?: string,
   extra?: { issues?: unknown[]; retryAfter?: number },
-): Response {
+): ErrorResponse {
   if (extra?.retryAfter !== undefined) c.header('Retry-After', String(extra.retryAfter));
   const body: Record<string, unknown> = { code, message: message ?? DEFAULT_MESSAGE[code] ?? code.replace(/_/g, ' ') };
   if (extra?.issues) body.issues = extra.issues;
-  return c.json({ error: body }, STATUS[code]);
+  return c.json({ error: body }, STATUS[code]) as unknown as ErrorResponse;
 }
 
 /** Turns a domain failure into the contract's error response. */
-export function failure(c: Context, result: Failure): Response {
+export function failure(c: Context, result: Failure): ErrorResponse {
   return errorResponse(c, result.code, result.message, { retryAfter: result.retryAfter });
 }
 

@@ -2,6 +2,7 @@ import { zValidator } from '@hono/zod-validator';
 import type { Context } from 'hono';
 import type { ZodType } from 'zod';
 import { errorResponse } from './errors';
+import { attachRouteDoc } from './route-docs';
 
 type Target = 'json' | 'query' | 'param';
 
@@ -19,6 +20,12 @@ function invalid(result: { success: boolean; error?: { issues: Issue[] } }, c: C
   return errorResponse(c, 'invalid_request', message, { issues });
 }
 
-/** zod validation whose failures answer `400 invalid_request` with the zod issues. */
+/**
+ * zod validation whose failures answer `400 invalid_request` with the zod issues. The schema is
+ * attached to the middleware, which is how the OpenAPI document (src/http/openapi.ts) finds it.
+ */
 export const validate = <T extends Target, S extends ZodType>(target: T, schema: S) =>
-  zValidator(target, schema, (result, c) => invalid(result as Parameters<typeof invalid>[0], c));
+  attachRouteDoc(
+    zValidator(target, schema, (result, c) => invalid(result as Parameters<typeof invalid>[0], c)),
+    { kind: 'validation', target, schema },
+  );
