@@ -18,6 +18,9 @@ declare module 'vitest' {
     workerDatabaseUrl: string;
     /** Everything wrangler and the worker printed (console.log of the worker included). */
     workerLog: string;
+    /** The same worker started without AUTH_SECRET, and its output. */
+    misconfiguredWorkerUrl: string;
+    misconfiguredWorkerLog: string;
   }
 }
 
@@ -103,18 +106,29 @@ export default async function setup(project: TestProject): Promise<() => Promise
     });
     cleanups.push(() => new Promise<void>((resolve) => smtp.close(() => resolve())));
 
-    // 3. The worker.
+    // 3. The worker, and a second one without AUTH_SECRET (started together to save time).
+    // Secrets go in an --env-file of their own, so a developer's .dev.vars (or .env) is never read.
+    const secrets = join(dir, 'worker.env');
+    writeFileSync(secrets, `AUTH_SECRET=${WORKER_AUTH_SECRET}\nSMTP_URL=smtp://127.0.0.1:${smtpPort}\n`);
+    const noSecrets = join(dir, 'empty.env');
+    writeFileSync(noSecrets, '');
+    const hyperdrive = { CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: databaseUrl(name, true) };
     const workerLog = join(dir, 'wrangler-output.log');
-    const { child, url } = await startWrangler(dir, workerLog, [
-      '--var', `AUTH_SECRET:${WORKER_AUTH_SECRET}`,
-      '--var', `SMTP_URL:smtp://127.0.0.1:${smtpPort}`,
-      '--var', 'MAIL_FROM:auth@example.com',
-      '--var', `ORIGIN:${WORKER_ORIGIN}`,
-      '--var', 'ADMIN_EMAILS:boss@example.com',
-    ], { CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: databaseUrl(name, true) });
-    cleanups.push(() => stopProcessGroup(child));
+    const [worker, misconfigured] = await Promise.allSettled([
+      startWrangler(dir, 'main', workerLog, [
+        '--env-file', secrets,
+        '--var', 'MAIL_FROM:auth@example.com',
+        '--var', `ORIGIN:${WORKER_ORIGIN}`,
+        '--var', 'ADMIN_EMAILS:boss@example.com',
+      ], hyperdrive),
+      startWrangler(dir, 'misconfigured', join(dir, 'misconfigured-output.log'), ['--env-file', noSecrets], hyperdrive),
+    ]);
+    for (const started of [worker, misconfigured]) if (started.status === 'fulfilled') cleanups.push(() => stopProcessGroup(started.value.child));
+    for (const started of [worker, misconfigured]) if (started.status === 'rejected') throw started.reason;
 
-    project.provide('workerUrl', url);
+    project.provide('workerUrl', (worker as PromiseFulfilledResult<{ url: string }>).value.url);
+    project.provide('misconfiguredWorkerUrl', (misconfigured as PromiseFulfilledResult<{ url: string }>).value.url);
+    project.provide('misconfiguredWorkerLog', join(dir, 'misconfigured-output.log'));
     project.provide('mailDir', mailDir);
     project.provide('workerDatabaseUrl', databaseUrl(name));
     project.provide('workerLog', workerLog);
@@ -128,6 +142,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 /** Starts `wrangler dev --local` on a free port in its own process group; resolves once it answers. */
 async function startWrangler(
   dir: string,
+  label: string,
   logFile: string,
   args: string[],
   env: Record<string, string>,
@@ -137,7 +152,7 @@ async function startWrangler(
     process.execPath,
     [
       wrangler, 'dev', '--local', '--ip', '127.0.0.1', '--port', '0', '--inspector-port', '0',
-      '--show-interactive-dev-session=false', '--persist-to', join(dir, 'state'), '--log-level', 'log',
+      '--show-interactive-dev-session=false', '--persist-to', join(dir, `state-${label}`), '--log-level', 'log',
       ...args,
     ],
     {
@@ -149,7 +164,7 @@ async function startWrangler(
         ...env,
         WRANGLER_SEND_METRICS: 'false',
         CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-        WRANGLER_LOG_PATH: join(dir, 'wrangler-logs'),
+        WRANGLER_LOG_PATH: join(dir, `wrangler-logs-${label}`),
         NO_COLOR: '1',
         FORCE_COLOR: '0',
       },
@@ -186,8 +201,9 @@ async function startWrangler(
     for (let i = 0; ; i++) {
       try {
         const res = await fetch(`${url}/auth/sessions`);
-        if (res.status === 401) break;
-        throw new Error(`GET /auth/sessions answered ${res.status}: ${await res.text()}`);
+        // The worker's own JSON errors (401, or 500 when misconfigured on purpose) mean it runs.
+        if ((await res.text()).startsWith('{"error":')) break;
+        throw new Error(`GET /auth/sessions answered ${res.status}`);
       } catch (error) {
         if (i >= 50) throw error;
         await new Promise((r) => setTimeout(r, 200));
@@ -196,7 +212,7 @@ async function startWrangler(
     return { child, url };
   } catch (error) {
     await stopProcessGroup(child);
-    throw new Error(`${(error as Error).message}\n--- wrangler output ---\n${output}`);
+    throw new Error(`${label} worker: ${(error as Error).message}\n--- wrangler output ---\n${output}`);
   }
 }
 
