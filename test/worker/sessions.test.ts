@@ -1,6 +1,6 @@
 import postgres from 'postgres';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { codeIn, receivedMails, request, requestCode, signIn, uniqueEmail, waitForMail, workerOutput } from './client';
+import { codeIn, receivedMails, request, requestCode, signIn, uniqueEmail, waitForMail, workerOutput, workerUrl } from './client';
 
 const sql = postgres(inject('workerDatabaseUrl'), { max: 1, onnotice: () => {} });
 afterAll(() => sql.end());
@@ -111,6 +111,22 @@ describe('sessions on Workers', () => {
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('not_found');
     expect((await request('GET', '/auth/sessions/current', { token: alice.token })).status).toBe(200);
+  });
+});
+
+describe('configuration from [vars] on Workers', () => {
+  it('allows CORS from ORIGIN only', async () => {
+    const preflight = (origin: string) =>
+      fetch(new URL('/auth/sessions', workerUrl), {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'DELETE', 'access-control-request-headers': 'authorization' },
+      });
+    const allowed = await preflight('http://localhost:5173');
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+    expect(allowed.headers.get('access-control-allow-credentials')).toBe('true');
+    const other = await preflight('https://evil.example');
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
 

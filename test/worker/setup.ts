@@ -34,9 +34,9 @@ const { simpleParser } = createRequire(import.meta.url)('mailparser') as {
 };
 
 const ADMIN_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-/** The AUTH_SECRET the test worker runs with. */
-export const WORKER_AUTH_SECRET = 'b'.repeat(64);
-export const WORKER_ORIGIN = 'http://localhost:5173';
+const WORKER_AUTH_SECRET = 'b'.repeat(64);
+/** The SPA origin the test worker allows (its ORIGIN). */
+const WORKER_ORIGIN = 'http://localhost:5173';
 const READY_TIMEOUT_MS = 90_000;
 
 /** The same server as `admin`, another database; with a password, which wrangler's Hyperdrive emulation insists on. */
