@@ -31,6 +31,17 @@ describe('code sign-in on Workers', () => {
     expect(row?.email).toBe(email);
   });
 
+  it('answers 202 even when the mail server refuses the mail, and logs the failure', async () => {
+    const email = uniqueEmail('bounce');
+    const res = await request('POST', '/auth/verify', { body: { email } });
+    expect(res.status).toBe(202);
+    const deadline = Date.now() + 10_000;
+    while (!workerOutput().includes('sending a sign-in code failed') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(workerOutput()).toMatch(/"level":"error","msg":"sending a sign-in code failed".*550/);
+  });
+
   it('takes the client address from cf-connecting-ip', async () => {
     const { session } = await signIn(uniqueEmail(), { 'cf-connecting-ip': '198.51.100.23' });
     expect(session.ipAddress).toBe('198.51.100.23');

@@ -86,6 +86,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
       authOptional: true,
       disabledCommands: ['STARTTLS'],
       logger: false,
+      // Lets a test see how the worker handles a mail server that refuses a message.
+      onRcptTo(address, _session, callback) {
+        if (address.address.startsWith('bounce-')) callback(Object.assign(new Error('mailbox unavailable'), { responseCode: 550 }));
+        else callback();
+      },
       onData(stream, _session, callback) {
         simpleParser(stream).then(
           (mail) => {
