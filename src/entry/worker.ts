@@ -1,8 +1,8 @@
 /**
  * Cloudflare Workers entry: the same app as the Node server, over PostgreSQL reached through
- * Hyperdrive (or `DATABASE_URL`). Only Web-standard modules and Workers-capable ones may be
- * imported from here: no PGlite, no migrator, no `node:fs`, no `@hono/node-server`.
- * Migrations run ahead of deploy (`npm run db:migrate`), never from the worker.
+ * Hyperdrive (or `DATABASE_URL`). Nothing of the project's Node-only code may be imported from
+ * here: no PGlite, no migrator, no `node:fs`, no `@hono/node-server` (`npm run size:worker`
+ * checks the bundle). Migrations run ahead of deploy (`npm run db:migrate`), never from the worker.
  */
 // workerd's `node:events` reports listener leaks through `process.emitWarning`, which throws an
 // uncaught TypeError unless `node:process` was loaded. nodemailer's sockets hit that path (workerd's
