@@ -1,4 +1,5 @@
-import { Encoder } from 'cbor-x';
+// cborg writes canonical CBOR (minimal lengths, sorted map keys, plain byte strings), as WebAuthn decoders expect.
+import { encode as encodeCbor } from 'cborg';
 import type {
   AuthenticationResponseJSON,
   PublicKeyCredentialCreationOptionsJSON,
@@ -7,20 +8,12 @@ import type {
 } from '@simplewebauthn/server';
 
 /**
- * A software WebAuthn authenticator for tests: P-256 keys from WebCrypto, CBOR from cbor-x,
+ * A software WebAuthn authenticator for tests: P-256 keys from WebCrypto, CBOR from cborg,
  * "none" attestation. It answers the JSON options of the API with the JSON a browser would send
  * (what @simplewebauthn/browser's startRegistration / startAuthentication return), and lets a
  * test lie about origin, rp id or counter.
  */
 
-// Canonical-enough CBOR for strict decoders: minimal map headers, plain byte strings, no record extension.
-const cbor = new Encoder({
-  useRecords: false,
-  variableMapSize: true,
-  tagUint8Array: false,
-  // Missing from cbor-x's Options type; without it Maps get tag 259, which WebAuthn decoders refuse.
-  ...{ useTag259ForMaps: false },
-});
 const encoder = new TextEncoder();
 
 const FLAG_UP = 0x01;
@@ -92,7 +85,7 @@ export class SoftAuthenticator {
     const keys = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify'])) as CryptoKeyPair;
     const raw = new Uint8Array(await crypto.subtle.exportKey('raw', keys.publicKey));
     // COSE_Key: kty EC2 (2), alg ES256 (-7), crv P-256 (1), x, y.
-    const coseKey = cbor.encode(
+    const coseKey = encodeCbor(
       new Map<number, number | Uint8Array>([
         [1, 2],
         [3, -7],
@@ -112,7 +105,7 @@ export class SoftAuthenticator {
       credentialId,
       coseKey,
     );
-    const attestationObject = cbor.encode({ fmt: 'none', attStmt: {}, authData });
+    const attestationObject = encodeCbor({ fmt: 'none', attStmt: {}, authData });
     const clientDataJSON = encoder.encode(
       JSON.stringify({ type: 'webauthn.create', challenge: options.challenge, origin: overrides.origin ?? this.origin, crossOrigin: false }),
     );
