@@ -19,11 +19,11 @@ export interface SigningKey {
   publicPem: string;
 }
 
-// Loaded keys, memoised: a configured key by its PEM (the same on every request, also on Workers
-// where each request has its own database client), a generated one by the database holding it.
-// A failed load is dropped so that a later call retries.
+// Loaded keys, memoised: a configured key by its PEM, a generated one by the configuration it
+// serves (one per process on Node, one per isolate on Workers, where every request has a
+// database client of its own). A failed load is dropped so that a later call retries.
 const configuredKeys = new Map<string, Promise<SigningKey>>();
-const storedKeys = new WeakMap<Database, Promise<SigningKey>>();
+const storedKeys = new WeakMap<object, Promise<SigningKey>>();
 
 /**
  * The server's signing key: `JWT_PRIVATE_KEY` when configured, otherwise the key generated on
@@ -43,13 +43,13 @@ export function getSigningKey(deps: Pick<Deps, 'config' | 'db' | 'clock'>): Prom
     }
     return key;
   }
-  let key = storedKeys.get(deps.db);
+  let key = storedKeys.get(deps.config);
   if (!key) {
     key = loadOrCreateStoredKey(deps).catch((error: unknown) => {
-      storedKeys.delete(deps.db);
+      storedKeys.delete(deps.config);
       throw error;
     });
-    storedKeys.set(deps.db, key);
+    storedKeys.set(deps.config, key);
   }
   return key;
 }
