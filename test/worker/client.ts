@@ -6,6 +6,8 @@ import { inject } from 'vitest';
 /**
  * Talks to the worker running under `wrangler dev --local` (started by test/worker/setup.ts) over
  * real HTTP, and reads the mail it sent through SMTP. New flow tests only need these helpers.
+ * The worker reads the system clock, which a test cannot move: expiry and rate-limit windows
+ * are tested by the Node suite, with a controllable clock.
  */
 export const workerUrl = inject('workerUrl');
 const mailDir = inject('mailDir');
