@@ -7,21 +7,11 @@ import { createOutboxMailer } from '../../src/ports/mailer';
 import { cryptoRandom } from '../../src/ports/random';
 import { TestClock } from './clock';
 import { createTestDatabase, type TestDatabase } from './db';
+import { sendRequest, type RequestOptions, type TestResponse } from './http';
 
 export const ORIGIN = 'http://localhost:3000';
 
-export interface RequestOptions {
-  body?: unknown;
-  /** Sent as `Authorization: Bearer`. */
-  token?: string;
-  headers?: Record<string, string>;
-}
-
-export interface TestResponse<T = any> {
-  status: number;
-  body: T;
-  headers: Headers;
-}
+export type { RequestOptions, TestResponse } from './http';
 
 export type TestContext = Awaited<ReturnType<typeof createTestContext>>;
 
@@ -53,24 +43,8 @@ export async function createTestContext(env: Record<string, string> = {}, option
   // Tests choose the client address with X-Forwarded-For; the real entries take it from the socket or Cloudflare.
   const app = createApp(deps, { clientIp: (c) => c.req.header('x-forwarded-for') ?? '127.0.0.1' });
 
-  async function request<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<TestResponse<T>> {
-    const headers: Record<string, string> = { ...options.headers };
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
-    let body: string | undefined;
-    if (options.body !== undefined) {
-      body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
-      headers['content-type'] ??= 'application/json';
-    }
-    const res = await app.request(path, { method, headers, body });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      // not JSON: keep the text
-    }
-    return { status: res.status, body: parsed as T, headers: res.headers };
-  }
+  const request = <T = any>(method: string, path: string, options?: RequestOptions): Promise<TestResponse<T>> =>
+    sendRequest<T>((url, init) => app.request(url, init), method, path, options);
 
   /** The code in the newest mail to `email`. */
   function lastCode(email: string): string {

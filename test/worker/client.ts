@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject } from 'vitest';
+import { sendRequest, type RequestOptions, type TestResponse } from '../helpers/http';
 
 /**
  * Talks to the worker running under `wrangler dev --local` (started by test/worker/setup.ts) over
@@ -17,18 +18,7 @@ export function workerOutput(): string {
   return readFileSync(inject('workerLog'), 'utf8');
 }
 
-export interface RequestOptions {
-  body?: unknown;
-  /** Sent as `Authorization: Bearer`. */
-  token?: string;
-  headers?: Record<string, string>;
-}
-
-export interface WorkerResponse<T = any> {
-  status: number;
-  body: T;
-  headers: Headers;
-}
+export type { RequestOptions, TestResponse } from '../helpers/http';
 
 let counter = 0;
 /** An email no other test uses. */
@@ -36,23 +26,8 @@ export function uniqueEmail(prefix = 'worker'): string {
   return `${prefix}-${process.pid}-${++counter}-${randomBytes(3).toString('hex')}@example.com`;
 }
 
-export async function request<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<WorkerResponse<T>> {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  let body: string | undefined;
-  if (options.body !== undefined) {
-    body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
-    headers['content-type'] ??= 'application/json';
-  }
-  const res = await fetch(new URL(path, workerUrl), { method, headers, body, redirect: 'manual' });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : null;
-  } catch {
-    // not JSON: keep the text
-  }
-  return { status: res.status, body: parsed as T, headers: res.headers };
+export function request<T = any>(method: string, path: string, options?: RequestOptions): Promise<TestResponse<T>> {
+  return sendRequest<T>((url, init) => fetch(new URL(url, workerUrl), { ...init, redirect: 'manual' }), method, path, options);
 }
 
 export interface ReceivedMail {
