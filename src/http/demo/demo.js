@@ -1,8 +1,9 @@
 // A minimal single-page client of the auth API. It uses only the HTTP contract: the `session`
 // cookie (HttpOnly, set by POST /auth/sessions) authenticates every call, so requests go out
-// with `credentials: 'include'`. On another origin, set API to the server's URL and list the
-// page's origin in the server's ORIGIN.
-const API = '';
+// with `credentials: 'include'`. Served from another origin than the auth server, the page names
+// the server in `<html data-api="https://auth.example.com">`, and the server's ORIGIN lists the
+// page's origin. Without data-api the page calls its own origin.
+const API = (document.documentElement.dataset.api ?? '').replace(/\/+$/, '');
 const { startRegistration, startAuthentication, browserSupportsWebAuthn } = window.SimpleWebAuthnBrowser;
 
 const $ = (id) => document.getElementById(id);
