@@ -20,6 +20,7 @@ let spa: string;
 let stranger: string;
 const spaServers: Server[] = [];
 const contexts: BrowserContext[] = [];
+const outputDir = join(root, 'test-output');
 
 /**
  * A static server for the demo SPA, as an integrator would host it: the page names the auth server
@@ -45,6 +46,7 @@ async function startSpaServer(port: number, apiOrigin: string): Promise<void> {
 }
 
 beforeAll(async () => {
+  mkdirSync(outputDir, { recursive: true });
   const spaPort = await freePort();
   const strangerPort = await freePort();
   spa = `http://localhost:${spaPort}`;
@@ -141,8 +143,6 @@ it('the demo SPA on another origin signs in with a code, adds a passkey and sign
   expect(current.body.session.method).toBe('passkey');
   expect(current.body.user.email).toBe(email);
 
-  const outputDir = join(root, 'test-output');
-  mkdirSync(outputDir, { recursive: true });
   const screenshot = join(outputDir, 'cross-origin-signed-in.png');
   await page.screenshot({ path: screenshot, fullPage: true });
   console.log(`screenshot of the demo SPA on ${spa} signed in at ${api}: ${screenshot}`);
@@ -221,8 +221,13 @@ it('a page on an origin not in ORIGIN cannot read answers, and its cookie-authen
 
   // The demo page itself, served on the stranger's origin, cannot talk to the server.
   await evil.goto(`${stranger}/`);
-  await expect.poll(() => status(evil).textContent()).toBe('Failed to fetch');
+  await expect
+    .poll(() => status(evil).textContent())
+    .toBe(`Cannot reach the auth server at ${api} (is it running, and is ${stranger} in its ORIGIN?).`);
   await expect.poll(() => evil.locator('#status.error').count()).toBe(1);
+  const screenshot = join(outputDir, 'cross-origin-refused.png');
+  await evil.screenshot({ path: screenshot, fullPage: true });
+  console.log(`screenshot of the demo SPA on ${stranger}, an origin not in ORIGIN: ${screenshot}`);
 
   const attempts = await evil.evaluate(async (apiOrigin) => {
     const attempt = async (path: string, init: RequestInit) => {

@@ -9,12 +9,18 @@ const { startRegistration, startAuthentication, browserSupportsWebAuthn } = wind
 const $ = (id) => document.getElementById(id);
 
 async function api(method, path, body) {
-  const res = await fetch(API + path, {
-    method,
-    credentials: 'include',
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let res;
+  try {
+    res = await fetch(API + path, {
+      method,
+      credentials: 'include',
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    // Unreachable, or CORS refused the answer: the browser does not say which.
+    throw new Error(`Cannot reach the auth server at ${API || location.origin} (is it running, and is ${location.origin} in its ORIGIN?).`);
+  }
   const data = res.status === 204 ? null : await res.json();
   if (!res.ok) throw Object.assign(new Error(data.error.message), { status: res.status, code: data.error.code });
   return data;
