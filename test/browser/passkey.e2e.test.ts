@@ -1,164 +1,22 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { simpleParser } from 'mailparser';
-import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core';
-import postgres from 'postgres';
-import { SMTPServer } from 'smtp-server';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { databaseUrl } from '../helpers/postgres-url';
+import { addVirtualAuthenticator, root, startStack, type Stack } from './harness';
 
-const CHROMIUM = '/usr/bin/chromium';
-const root = resolve(import.meta.dirname, '../..');
-
-interface Mail {
-  to: string;
-  text: string;
-}
-
-const mails: Mail[] = [];
-let smtp: SMTPServer;
-let server: ChildProcess;
-let serverOutput = '';
-let dataDir: string | undefined;
-let database: { name: string; admin: postgres.Sql } | undefined;
+// The demo page served by the auth server itself (same origin).
+let stack: Stack;
 let browser: Browser;
 let origin: string;
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolvePort(port));
-    });
-  });
-}
-
-/** A loopback SMTP server that keeps every mail it receives. */
-async function startSmtp(): Promise<number> {
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, session, callback) {
-      simpleParser(stream)
-        .then((parsed) => {
-          mails.push({ to: session.envelope.rcptTo.map((r) => r.address).join(','), text: parsed.text ?? '' });
-          callback();
-        })
-        .catch(callback);
-    },
-  });
-  await new Promise<void>((done) => smtp.listen(0, '127.0.0.1', done));
-  return (smtp.server.address() as { port: number }).port;
-}
-
-/** The code in the next unread mail to `email`. */
-async function codeMailedTo(email: string): Promise<string> {
-  for (let waited = 0; waited < 10_000; waited += 50) {
-    const index = mails.findIndex((m) => m.to === email);
-    const code = mails[index]?.text.match(/\b(\d{6})\b/)?.[1];
-    mails.splice(index, index === -1 ? 0 : 1);
-    if (code) return code;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no code mailed to ${email}`);
-}
-
-/** The real server (`node --import tsx src/entry/node.ts`), resolved once it logs that it listens. */
-async function startServer(env: Record<string, string>): Promise<void> {
-  server = spawn(process.execPath, ['--import', 'tsx', 'src/entry/node.ts'], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  await new Promise<void>((ready, failed) => {
-    const onOutput = (chunk: Buffer) => {
-      serverOutput += chunk.toString();
-      if (serverOutput.includes('"msg":"listening"')) ready();
-    };
-    server.stdout!.on('data', onOutput);
-    server.stderr!.on('data', onOutput);
-    server.once('exit', (code) => failed(new Error(`server exited with ${code}:\n${serverOutput}`)));
-    setTimeout(() => failed(new Error(`server did not start:\n${serverOutput}`)), 60_000).unref();
-  });
-}
+const codeMailedTo = (email: string) => stack.codeMailedTo(email);
 
 beforeAll(async () => {
-  const smtpPort = await startSmtp();
-  const port = await freePort();
-  origin = `http://localhost:${port}`;
-  const env: Record<string, string> = {
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    ORIGIN: origin,
-    SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
-    MAIL_FROM: 'auth@localhost',
-  };
-  if (process.env.TEST_DATABASE_URL) {
-    const name = `auth_e2e_${process.pid}_${randomBytes(4).toString('hex')}`;
-    const admin = postgres(process.env.TEST_DATABASE_URL, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`CREATE DATABASE ${name}`);
-    database = { name, admin };
-    env.DATABASE_URL = databaseUrl(name);
-    env.AUTH_SECRET = randomBytes(32).toString('hex');
-  } else {
-    dataDir = mkdtempSync(join(tmpdir(), 'auth-e2e-'));
-    env.DATA_DIR = dataDir;
-  }
-  await startServer(env);
-
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  stack = await startStack();
+  ({ browser, origin } = stack);
 });
 
-afterAll(async () => {
-  await browser?.close();
-  if (server && server.exitCode === null) {
-    const exited = new Promise((done) => server.once('exit', done));
-    server.kill('SIGTERM');
-    await exited;
-  }
-  await new Promise<void>((done) => (smtp ? smtp.close(() => done()) : done()));
-  if (database) {
-    await database.admin.unsafe(`DROP DATABASE IF EXISTS ${database.name} WITH (FORCE)`);
-    await database.admin.end();
-  }
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-});
-
-/** A platform authenticator that holds discoverable credentials and verifies the user silently. */
-async function addVirtualAuthenticator(page: Page): Promise<{ cdp: CDPSession; authenticatorId: string }> {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
-  return { cdp, authenticatorId };
-}
+afterAll(() => stack?.close());
 
 const status = (page: Page) => page.locator('#status');
 

@@ -1,19 +1,26 @@
 // A minimal single-page client of the auth API. It uses only the HTTP contract: the `session`
 // cookie (HttpOnly, set by POST /auth/sessions) authenticates every call, so requests go out
-// with `credentials: 'include'`. On another origin, set API to the server's URL and list the
-// page's origin in the server's ORIGIN.
-const API = '';
+// with `credentials: 'include'`. Served from another origin than the auth server, the page names
+// the server in `<html data-api="https://auth.example.com">`, and the server's ORIGIN lists the
+// page's origin. Without data-api the page calls its own origin.
+const API = (document.documentElement.dataset.api ?? '').replace(/\/+$/, '');
 const { startRegistration, startAuthentication, browserSupportsWebAuthn } = window.SimpleWebAuthnBrowser;
 
 const $ = (id) => document.getElementById(id);
 
 async function api(method, path, body) {
-  const res = await fetch(API + path, {
-    method,
-    credentials: 'include',
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let res;
+  try {
+    res = await fetch(API + path, {
+      method,
+      credentials: 'include',
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    // Unreachable, or CORS refused the answer: the browser does not say which.
+    throw new Error(`Cannot reach the auth server at ${API || location.origin} (is it running, and is ${location.origin} in its ORIGIN?).`);
+  }
   const data = res.status === 204 ? null : await res.json();
   if (!res.ok) throw Object.assign(new Error(data.error.message), { status: res.status, code: data.error.code });
   return data;
