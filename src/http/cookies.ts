@@ -4,11 +4,20 @@ import type { Config } from '../config';
 
 export const SESSION_COOKIE = 'session';
 
-function secure(c: Context, config: Pick<Config, 'issuer'>): boolean {
-  return config.issuer.startsWith('https:') || new URL(c.req.url).protocol === 'https:';
+type CookieConfig = Pick<Config, 'issuer' | 'origins'>;
+
+/**
+ * Secure when the origin is https: the calling page's (an allowed Origin header) or the server's
+ * own (ISSUER, or the URL it was reached at). Behind a TLS proxy that forwards plain http, the
+ * page's https Origin is what says so even when ISSUER was left at its default.
+ */
+function secure(c: Context, config: CookieConfig): boolean {
+  const origin = c.req.header('origin');
+  const httpsPage = origin !== undefined && origin.startsWith('https:') && config.origins.includes(origin);
+  return httpsPage || config.issuer.startsWith('https:') || new URL(c.req.url).protocol === 'https:';
 }
 
-export function setSessionCookie(c: Context, config: Pick<Config, 'issuer'>, token: string, expiresAt: Date): void {
+export function setSessionCookie(c: Context, config: CookieConfig, token: string, expiresAt: Date): void {
   setCookie(c, SESSION_COOKIE, token, {
     httpOnly: true,
     sameSite: 'Lax',
@@ -18,6 +27,6 @@ export function setSessionCookie(c: Context, config: Pick<Config, 'issuer'>, tok
   });
 }
 
-export function clearSessionCookie(c: Context, config: Pick<Config, 'issuer'>): void {
+export function clearSessionCookie(c: Context, config: CookieConfig): void {
   deleteCookie(c, SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'Lax', secure: secure(c, config) });
 }

@@ -69,6 +69,15 @@ export function createErrorHandler(log: Logger): ErrorHandler {
       if (error.status === 401) return errorResponse(c, 'unauthorized');
       return errorResponse(c, error.status >= 500 ? 'internal_error' : 'invalid_request', error.message);
     }
+    if (c.req.raw.signal.aborted) {
+      // The client went away mid-request (often while its body was being read): nobody reads this answer.
+      log.log('info', 'request aborted by the client', { error: describe(error) });
+      return errorResponse(c, 'invalid_request', 'The request was aborted.');
+    }
+    if (sqlState(error)?.startsWith('22')) {
+      // PostgreSQL's "data exception" class: a value the request carried cannot be stored or compared.
+      return errorResponse(c, 'invalid_request', 'A value in the request is not valid.');
+    }
     if (isDatabaseUnavailable(error)) {
       log.log('warn', 'database unavailable', { error: describe(error) });
       return errorResponse(c, 'unavailable');
@@ -98,9 +107,23 @@ const UNAVAILABLE_CODES = new Set([
   '53300',
 ]);
 
+/** The error and the ones it wraps (drizzle wraps the driver's error in `cause`). */
+function* causes(error: unknown): Generator<unknown> {
+  for (let e = error, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) yield e;
+}
+
+/** The PostgreSQL SQLSTATE of a query error (postgres.js and PGlite both call it `code`). */
+function sqlState(error: unknown): string | undefined {
+  for (const e of causes(error)) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
 /** True when the error (or one it wraps) says the database is unreachable, not that a query is wrong. */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  for (let e = error, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
+  for (const e of causes(error)) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
     if (e instanceof Error && /PGlite is closed|write CONNECTION_CLOSED|connection terminated/i.test(e.message)) return true;

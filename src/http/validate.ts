@@ -12,8 +12,27 @@ interface Issue {
   code?: string;
 }
 
-function invalid(result: { success: boolean; error?: { issues: Issue[] } }, c: Context): Response | undefined {
-  if (result.success || !result.error) return undefined;
+type Result = { success: true; data: unknown } | { success: false; error: { issues: Issue[] } };
+
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+/** Paths of the strings holding a NUL character, which PostgreSQL cannot store in `text`. */
+function nulPaths(value: unknown, path: string[] = [], found: string[] = []): string[] {
+  if (typeof value === 'string') {
+    if (value.includes('\0')) found.push(path.join('.'));
+  } else if (value && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) nulPaths(item, [...path, key], found);
+  }
+  return found;
+}
+
+function invalid(result: Result, c: Context): Response | undefined {
+  if (result.success) {
+    const paths = nulPaths(result.data);
+    if (paths.length === 0) return undefined;
+    const issues = paths.map((path) => ({ path, message: 'must not contain NUL characters', code: 'invalid_format' }));
+    return errorResponse(c, 'invalid_request', `${issues[0]!.path ? `${issues[0]!.path}: ` : ''}${issues[0]!.message}`, { issues });
+  }
   const issues = result.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message, code: i.code }));
   const first = issues[0];
   const message = first ? `${first.path ? `${first.path}: ` : ''}${first.message}` : 'Invalid request.';
@@ -21,11 +40,28 @@ function invalid(result: { success: boolean; error?: { issues: Issue[] } }, c: C
 }
 
 /**
- * zod validation whose failures answer `400 invalid_request` with the zod issues. The schema is
- * attached to the middleware, which is how the OpenAPI document (src/http/openapi.ts) finds it.
+ * True when a body comes with another Content-Type than JSON. A POST without a body stays valid
+ * for the routes whose body is optional. (The body is read, within the app's 64 KiB limit, because
+ * a Content-Length header is not always there to say whether one came.)
  */
-export const validate = <T extends Target, S extends ZodType>(target: T, schema: S) =>
-  attachRouteDoc(
-    zValidator(target, schema, (result, c) => invalid(result as Parameters<typeof invalid>[0], c)),
-    { kind: 'validation', target, schema },
-  );
+async function nonJsonBody(c: Context): Promise<boolean> {
+  const mediaType = (c.req.header('content-type') ?? '').split(';')[0]!.trim();
+  if (JSON_MEDIA_TYPE.test(mediaType)) return false;
+  return (await c.req.text()).length > 0;
+}
+
+/**
+ * zod validation whose failures answer `400 invalid_request` with the zod issues; strings holding
+ * NUL characters are refused the same way. The schema is attached to the middleware, which is how
+ * the OpenAPI document (src/http/openapi.ts) finds it.
+ */
+export const validate = <T extends Target, S extends ZodType>(target: T, schema: S) => {
+  const check = zValidator(target, schema, (result, c) => invalid(result as Result, c));
+  const handler = (async (c, next) => {
+    if (target === 'json' && (await nonJsonBody(c))) {
+      return errorResponse(c, 'invalid_request', 'The request body must be JSON, sent with Content-Type: application/json.');
+    }
+    return check(c, next);
+  }) as typeof check;
+  return attachRouteDoc(handler, { kind: 'validation', target, schema });
+};
