@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,6 +33,17 @@ async function post(server: RunningServer, path: string, body: unknown, headers:
     body: JSON.stringify(body),
   });
   return { status: res.status, body: await res.json(), headers: res.headers };
+}
+
+/** Sends `text` as is on a fresh connection and returns everything the server answers. */
+function rawRequest(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end(text));
+    let answer = '';
+    socket.on('data', (chunk) => (answer += chunk));
+    socket.on('end', () => resolve(answer));
+    socket.on('error', reject);
+  });
 }
 
 describe('the Node server', () => {
@@ -77,6 +89,32 @@ describe('the Node server', () => {
       const signIn = await post(server, '/auth/sessions', { method: 'otp', email, token: code });
       expect(signIn.status).toBe(201);
       expect(signIn.headers.get('set-cookie')).toMatch(/^session=.*HttpOnly/);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
+  it('answers requests it cannot parse with a 400 in the error shape, and shrugs off clients that hang up', async () => {
+    const server = await startNodeServer(databaseEnv('raw'));
+    try {
+      const { port } = new URL(server.url);
+      for (const head of ['GET /healthz HTTP/1.1\r\nHost: bad host\r\n', 'GET /a\\b HTTP/1.1\r\nHost: localhost\r\n']) {
+        const answer = await rawRequest(Number(port), `${head}Connection: close\r\n\r\n`);
+        expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+        expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({
+          error: { code: 'invalid_request', message: expect.stringMatching(/^Malformed request/) },
+        });
+      }
+
+      // Half a body, then the client is gone.
+      const socket = connect(Number(port), '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write('POST /auth/verify HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"email":');
+      await new Promise((r) => setTimeout(r, 100));
+      socket.destroy();
+      await new Promise((r) => setTimeout(r, 200));
+      expect(server.output()).not.toMatch(/database unavailable|unhandled error/);
+      expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
     } finally {
       expect(await server.stop()).toBe(0);
     }

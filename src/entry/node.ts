@@ -1,6 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { serve } from '@hono/node-server';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { createApp } from '../app';
 import { ConfigError, parseConfig, parseSecret, type Config } from '../config';
@@ -35,6 +37,23 @@ async function openDatabase(config: Config): Promise<{ db: Database; close(): Pr
   const pglite = await openPglite(join(config.dataDir, 'pglite'));
   await migratePglite(pglite.client);
   return pglite;
+}
+
+/**
+ * @hono/node-server refuses a request it cannot turn into a URL (a bad Host header, a backslash in
+ * the path) before the app sees it; this gives that refusal the contract's error body.
+ */
+function malformedRequest(log: Logger) {
+  return (error: unknown): Response => {
+    const requestError = error instanceof Error && error.name === 'RequestError';
+    if (!requestError) log.log('error', 'unhandled error', { error: String(error) });
+    return Response.json(
+      requestError
+        ? { error: { code: 'invalid_request', message: `Malformed request: ${error.message}.` } }
+        : { error: { code: 'internal_error', message: 'Something went wrong on our side.' } },
+      { status: requestError ? 400 : 500 },
+    );
+  };
 }
 
 async function main(): Promise<void> {
@@ -89,7 +108,9 @@ async function main(): Promise<void> {
     },
   });
 
-  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+  const server = createServer(getRequestListener(app.fetch, { hostname: config.host, errorHandler: malformedRequest(log) }));
+  server.listen(config.port, config.host, () => {
+    const info = server.address() as AddressInfo;
     log.log('info', 'listening', {
       url: `http://${info.family === 'IPv6' ? `[${info.address}]` : info.address}:${info.port}`,
       database: config.databaseUrl ? 'postgresql' : `pglite (${join(config.dataDir, 'pglite')})`,
