@@ -26,17 +26,19 @@ function nulPaths(value: unknown, path: string[] = [], found: string[] = []): st
   return found;
 }
 
-function invalid(result: Result, c: Context): Response | undefined {
-  if (result.success) {
-    const paths = nulPaths(result.data);
-    if (paths.length === 0) return undefined;
-    const issues = paths.map((path) => ({ path, message: 'must not contain NUL characters', code: 'invalid_format' }));
-    return errorResponse(c, 'invalid_request', `${issues[0]!.path ? `${issues[0]!.path}: ` : ''}${issues[0]!.message}`, { issues });
-  }
-  const issues = result.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message, code: i.code }));
+function refuse(c: Context, issues: { path: string; message: string; code?: string }[]): Response {
   const first = issues[0];
   const message = first ? `${first.path ? `${first.path}: ` : ''}${first.message}` : 'Invalid request.';
   return errorResponse(c, 'invalid_request', message, { issues });
+}
+
+function invalid(result: Result, c: Context): Response | undefined {
+  if (!result.success) {
+    return refuse(c, result.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message, code: i.code })));
+  }
+  const paths = nulPaths(result.data);
+  if (paths.length > 0) return refuse(c, paths.map((path) => ({ path, message: 'must not contain NUL characters', code: 'invalid_format' })));
+  return undefined;
 }
 
 /**
