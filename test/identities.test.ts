@@ -383,4 +383,31 @@ describe('under concurrent requests', () => {
     expect(rows.length).toBeGreaterThanOrEqual(1);
     expect(rows.filter((r) => r.isPrimary)).toHaveLength(1);
   });
+
+  it('edits racing deletes and primary changes of the same user finish without a 500, and no edit is lost', async () => {
+    const { token, user } = await t.signIn();
+    for (let round = 0; round < 4; round++) {
+      const primary = (await t.request('GET', '/identities', { token })).body.identities.find((i: any) => i.isPrimary)
+        ?? (await created(token));
+      const other = await created(token);
+      const spare = await created(token);
+      const name = `renamed ${round}`;
+      const results = await Promise.all([
+        t.request('PATCH', `/identities/${primary.id}`, { token, body: { displayName: name } }),
+        t.request('POST', `/identities/${spare.id}/primary`, { token }),
+        t.request('PATCH', `/identities/${other.id}`, { token, body: { displayName: name } }),
+        t.request('DELETE', `/identities/${other.id}`, { token }),
+      ]);
+      expect(results[0]!.status, JSON.stringify(results[0]!.body)).toBe(200);
+      expect(results[1]!.status, JSON.stringify(results[1]!.body)).toBe(200);
+      expect([200, 404], JSON.stringify(results[2]!.body)).toContain(results[2]!.status);
+      expect(results[3]!.status, JSON.stringify(results[3]!.body)).toBe(200);
+      const [row] = await t.db.select().from(profiles).where(eq(profiles.id, primary.id));
+      expect(row!.displayName).toBe(name);
+      // Leave one identity primary and room for the next round.
+      await t.request('DELETE', `/identities/${primary.id}`, { token });
+    }
+    const rows = await t.db.select().from(profiles).where(eq(profiles.userId, user.id));
+    expect(rows.filter((r) => r.isPrimary)).toHaveLength(1);
+  });
 });

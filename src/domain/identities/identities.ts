@@ -83,7 +83,8 @@ export async function updateIdentity(
 ): Promise<IdentityResult<'not_found' | 'handle_taken'>> {
   return withHandleCheck(() =>
     deps.db.transaction(async (tx) => {
-      const current = await findOwned(tx, userId, identityId, { forUpdate: true });
+      if (!(await lockUser(tx, userId))) return notFound();
+      const current = await findOwned(tx, userId, identityId);
       if (!current) return notFound();
       const changes = Object.fromEntries(
         Object.entries(patch).filter(([key, value]) => value !== undefined && current[key as keyof IdentityFields] !== value),
@@ -149,20 +150,19 @@ export async function deleteIdentity(
   });
 }
 
-/** Serialises every change to one user's identities: the lock lasts until the transaction ends. */
+/**
+ * Serialises every change to one user's identities: the lock lasts until the transaction ends.
+ * Every change takes it first, so no two of them wait on each other's rows in opposite orders.
+ * `NO KEY UPDATE` leaves the key-share locks of foreign keys alone: rows that reference the user
+ * (its activity, its sessions) can still be written meanwhile.
+ */
 async function lockUser(tx: Transaction, userId: string): Promise<boolean> {
-  const [row] = await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('update');
+  const [row] = await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('no key update');
   return row !== undefined;
 }
 
-async function findOwned(
-  executor: Executor,
-  userId: string,
-  identityId: string,
-  options: { forUpdate?: true } = {},
-): Promise<ProfileRow | undefined> {
-  const query = executor.select().from(profiles).where(and(eq(profiles.id, identityId), eq(profiles.userId, userId)));
-  const [row] = await (options.forUpdate ? query.for('update') : query);
+async function findOwned(executor: Executor, userId: string, identityId: string): Promise<ProfileRow | undefined> {
+  const [row] = await executor.select().from(profiles).where(and(eq(profiles.id, identityId), eq(profiles.userId, userId)));
   return row;
 }
 
