@@ -123,7 +123,7 @@ describe('GET /activity', () => {
     expect(huge.body.activity.map((a: { id: string }) => a.id)).toEqual(bobRows.map((a: { id: string }) => a.id));
   });
 
-  it.each([['limit=0'], ['limit=101'], ['limit=-1'], ['limit=abc'], ['limit='], ['limit=2.5'], ['before=abc'], ['before=0'], ['before=-5'], ['before='], ['before=1.5'], ['before=99999999999999999999'], ['before=9007199254740992']])(
+  it.each([['limit=0'], ['limit=101'], ['limit=-1'], ['limit=abc'], ['limit='], ['limit=2.5'], ['limit=0x10'], ['limit=1e1'], ['limit=%2010'], ['limit=++5'], ['limit=010'], ['before=abc'], ['before=0'], ['before=-5'], ['before='], ['before=1.5'], ['before=99999999999999999999'], ['before=9007199254740992']])(
     'refuses %s with 400 invalid_request',
     async (query) => {
       const { token } = await userWithEvents(0);

@@ -49,6 +49,12 @@ describe('NUL characters', () => {
     expect((await t.request('GET', '/auth/passkeys', { token })).body.passkeys).toEqual([]);
   });
 
+  it('in an identity id → 400 naming it, on every identity route', async () => {
+    for (const [method, path] of [['GET', '/identities/a%00b'], ['PATCH', '/identities/a%00b'], ['POST', '/identities/a%00b/primary'], ['DELETE', '/identities/%00']] as const) {
+      expectInvalid(await t.request(method, path, { token, body: method === 'PATCH' ? { displayName: 'x' } : undefined }), 'identityId');
+    }
+  });
+
   it('in a sign-in token → 400, not a wrong try', async () => {
     expectInvalid(await t.request('POST', '/auth/sessions', { body: { method: 'otp', email: 'nul@example.com', token: '12345\u0000' } }), 'token');
   });
@@ -57,7 +63,7 @@ describe('NUL characters', () => {
 describe('bodies that are not JSON', () => {
   it('a JSON text sent as text/plain → 400 that names the Content-Type', async () => {
     const res = await t.request('POST', '/auth/verify', { body: '{"email":"a@example.com"}', headers: { 'content-type': 'text/plain' } });
-    expectInvalid(res);
+    expectInvalid(res, '');
     expect(res.body.error.message).toMatch(/Content-Type: application\/json/);
   });
 

@@ -65,7 +65,11 @@ export function createErrorHandler(log: Logger): ErrorHandler {
   return (error, c) => {
     if (error instanceof HTTPException) {
       if (error.status === 413) return errorResponse(c, 'payload_too_large');
-      if (error.status === 400) return errorResponse(c, 'invalid_request', error.message || 'Malformed request.');
+      if (error.status === 400) {
+        // Hono's JSON validator throws this for a body that does not parse.
+        const message = error.message || 'Malformed request.';
+        return errorResponse(c, 'invalid_request', message, { issues: [{ path: '', message, code: 'invalid_json' }] });
+      }
       if (error.status === 401) return errorResponse(c, 'unauthorized');
       return errorResponse(c, error.status >= 500 ? 'internal_error' : 'invalid_request', error.message);
     }

@@ -3,5 +3,10 @@ import { z } from 'zod';
 /** Trimmed, lower-cased, at most 254 characters. */
 export const email = z.string().trim().toLowerCase().max(254).pipe(z.email({ error: 'must be a valid email address' }));
 
-/** `?limit=`: 1–100, default 50. */
-export const pageLimit = z.coerce.number().int().min(1).max(100).default(50);
+/** `?limit=`: a plain decimal 1–100 (no sign, exponent, hex or spaces), default 50. */
+export const pageLimit = z
+  .string()
+  .regex(/^[1-9][0-9]{0,2}$/, { error: 'must be a whole number from 1 to 100' })
+  .transform(Number)
+  .pipe(z.number().max(100, { error: 'must be a whole number from 1 to 100' }))
+  .default(50);

@@ -61,7 +61,7 @@ export const validate = <T extends Target, S extends ZodType>(target: T, schema:
   const check = zValidator(target, schema, (result, c) => invalid(result as Result, c));
   const handler = (async (c, next) => {
     if (target === 'json' && (await nonJsonBody(c))) {
-      return errorResponse(c, 'invalid_request', 'The request body must be JSON, sent with Content-Type: application/json.');
+      return refuse(c, [{ path: '', message: 'The request body must be JSON, sent with Content-Type: application/json.', code: 'invalid_content_type' }]);
     }
     return check(c, next);
   }) as typeof check;

@@ -70,7 +70,10 @@ export const updateIdentityBody = z.strictObject({
   bannerUrl: fields.bannerUrl.optional(),
 });
 
-// Identity ids are not validated: a malformed id is simply not one of the caller's, so `404`.
+// An id that is not one of the caller's identities, malformed ones included, is `404`; only one
+// holding a NUL character is refused as `400` (by validate()).
+export const identityIdParam = z.object({ identityId: z.string() });
+
 export function identityRoutes(deps: Deps) {
   return new Hono<AppEnv>()
     .use(requireSession(deps))
@@ -83,23 +86,23 @@ export function identityRoutes(deps: Deps) {
       if (!result.ok) return failure(c, result);
       return c.json({ identity: presentIdentity(result.identity) }, 201);
     })
-    .get('/:identityId', async (c) => {
-      const result = await getIdentity(deps, c.var.auth.user.id, c.req.param('identityId'));
+    .get('/:identityId', validate('param', identityIdParam), async (c) => {
+      const result = await getIdentity(deps, c.var.auth.user.id, c.req.valid('param').identityId);
       if (!result.ok) return failure(c, result);
       return c.json({ identity: presentIdentity(result.identity) }, 200);
     })
-    .patch('/:identityId', validate('json', updateIdentityBody), async (c) => {
-      const result = await updateIdentity(deps, c.var.auth.user.id, c.req.param('identityId'), c.req.valid('json'), c.var.meta);
+    .patch('/:identityId', validate('param', identityIdParam), validate('json', updateIdentityBody), async (c) => {
+      const result = await updateIdentity(deps, c.var.auth.user.id, c.req.valid('param').identityId, c.req.valid('json'), c.var.meta);
       if (!result.ok) return failure(c, result);
       return c.json({ identity: presentIdentity(result.identity) }, 200);
     })
-    .post('/:identityId/primary', async (c) => {
-      const result = await setPrimaryIdentity(deps, c.var.auth.user.id, c.req.param('identityId'), c.var.meta);
+    .post('/:identityId/primary', validate('param', identityIdParam), async (c) => {
+      const result = await setPrimaryIdentity(deps, c.var.auth.user.id, c.req.valid('param').identityId, c.var.meta);
       if (!result.ok) return failure(c, result);
       return c.json({ success: true }, 200);
     })
-    .delete('/:identityId', async (c) => {
-      const result = await deleteIdentity(deps, c.var.auth.user.id, c.req.param('identityId'), c.var.meta);
+    .delete('/:identityId', validate('param', identityIdParam), async (c) => {
+      const result = await deleteIdentity(deps, c.var.auth.user.id, c.req.valid('param').identityId, c.var.meta);
       if (!result.ok) return failure(c, result);
       return c.json({ success: true }, 200);
     });
