@@ -384,6 +384,33 @@ describe('databases', () => {
     expect((await t.request('GET', `/v1/identity/${identity}/databases`)).body).toEqual({ addresses: [long] });
   });
 
+  it('gives an address one owner: another identity registering it is 403, and it stays listed under the first', async () => {
+    const a = await newIdentity();
+    const b = await newIdentity();
+    const address = '12'.repeat(32);
+    expect((await t.request('PUT', `/v1/identity/${a.identity}/databases/${address}`, { token: a.token })).status).toBe(204);
+    const taken = await t.request('PUT', `/v1/identity/${b.identity}/databases/${address.toUpperCase()}`, { token: b.token });
+    expect(taken.status).toBe(403);
+    expect(taken.body.error.code).toBe('forbidden');
+    // b's delete of a's address removes nothing.
+    expect((await t.request('DELETE', `/v1/identity/${b.identity}/databases/${address}`, { token: b.token })).status).toBe(204);
+    expect((await t.request('GET', `/v1/identity/${a.identity}/databases`)).body).toEqual({ addresses: [address] });
+    expect((await t.request('GET', `/v1/identity/${b.identity}/databases`)).body).toEqual({ addresses: [] });
+
+    // Once a lets it go, b can take it.
+    expect((await t.request('DELETE', `/v1/identity/${a.identity}/databases/${address}`, { token: a.token })).status).toBe(204);
+    expect((await t.request('PUT', `/v1/identity/${b.identity}/databases/${address}`, { token: b.token })).status).toBe(204);
+    expect((await t.request('GET', `/v1/identity/${b.identity}/databases`)).body).toEqual({ addresses: [address] });
+  });
+
+  it('two identities racing for one address: one 204, one 403', async () => {
+    const [a, b] = [await newIdentity(), await newIdentity()];
+    const address = '34'.repeat(16);
+    const results = await Promise.all([a, b].map((x) => t.request('PUT', `/v1/identity/${x.identity}/databases/${address}`, { token: x.token })));
+    expect(results.map((r) => r.status).sort()).toEqual([204, 403]);
+    expect(await t.db.select().from(identityDatabases).where(eq(identityDatabases.address, address))).toHaveLength(1);
+  });
+
   it('answers an empty list for an unknown identity', async () => {
     const res = await t.request('GET', `/v1/identity/${computeIdentity(ISSUER, 'nobody')}/databases`);
     expect(res.status).toBe(200);

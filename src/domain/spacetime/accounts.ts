@@ -1,4 +1,4 @@
-import { and, asc, eq, or } from 'drizzle-orm';
+import { and, asc, eq, or, sql } from 'drizzle-orm';
 import { identityDatabases, users, type UserRow } from '../../db/schema';
 import type { Deps, RequestMeta } from '../../deps';
 import { recordActivity } from '../activity/record';
@@ -55,9 +55,22 @@ export async function listIdentityDatabases(deps: Pick<Deps, 'db'>, identity: st
   return rows.map((row) => row.address);
 }
 
-/** Registers a database address to the account; registering it again changes nothing. */
-export async function registerIdentityDatabase(deps: Pick<Deps, 'db' | 'clock'>, userId: string, address: string): Promise<void> {
-  await deps.db.insert(identityDatabases).values({ userId, address, createdAt: deps.clock.now() }).onConflictDoNothing();
+/**
+ * Registers a database address to the account; registering it again changes nothing. False when
+ * another account owns the address. One statement: the conflict branch only "updates" (and so
+ * returns) a row the caller already owns.
+ */
+export async function registerIdentityDatabase(deps: Pick<Deps, 'db' | 'clock'>, userId: string, address: string): Promise<boolean> {
+  const rows = await deps.db
+    .insert(identityDatabases)
+    .values({ userId, address, createdAt: deps.clock.now() })
+    .onConflictDoUpdate({
+      target: identityDatabases.address,
+      set: { userId: sql`excluded.user_id` },
+      setWhere: eq(identityDatabases.userId, userId),
+    })
+    .returning({ address: identityDatabases.address });
+  return rows.length > 0;
 }
 
 /** Removes a database address from the account; removing one that is not there changes nothing. */

@@ -64,7 +64,9 @@ function identityMemberRoutes(deps: Deps) {
       const { identity, address } = c.req.valid('param');
       const { user } = c.var.caller;
       if (user.identity !== identity) return errorResponse(c, 'unauthorized', OTHER_IDENTITY);
-      await registerIdentityDatabase(deps, user.id, address);
+      if (!(await registerIdentityDatabase(deps, user.id, address))) {
+        return errorResponse(c, 'forbidden', 'That database address is registered to another identity.');
+      }
       return c.body(null, 204);
     })
     .delete('/:identity/databases/:address', validate('param', databaseParam), caller, async (c) => {
