@@ -151,4 +151,10 @@ describe('POST /admin/users/:id/revoke-sessions', () => {
       expect(res.body.error.code).toBe('not_found');
     }
   });
+
+  it('answers 400 naming the id when it holds a NUL character', async () => {
+    const res = await t.request('POST', '/admin/users/a%00b/revoke-sessions', { token: admin.token });
+    expect(res.status).toBe(400);
+    expect(res.body.error.issues).toEqual([expect.objectContaining({ path: 'id' })]);
+  });
 });

@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, driver, type TestDatabase } from './helpers/db';
-import { startNodeServer, type RunningServer } from './helpers/server';
+import { runNodeServerToExit, startNodeServer, type RunningServer } from './helpers/server';
 import { startSmtpSink } from './helpers/smtp';
 
 // The real server process, as `npm start` runs it: on PGlite in a temporary DATA_DIR, or on the
@@ -106,6 +106,19 @@ describe('the Node server', () => {
         });
       }
 
+      // Requests Node's own HTTP parser refuses: an unknown method, no Host, both lengths, huge headers.
+      const refused: [string, RegExp][] = [
+        ['FOO /auth/sessions HTTP/1.1\r\nHost: localhost\r\n', /^HTTP\/1\.1 400 /],
+        ['GET /auth/sessions HTTP/1.1\r\n', /^HTTP\/1\.1 400 /],
+        ['POST /auth/verify HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n', /^HTTP\/1\.1 400 /],
+        [`GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Pad: ${'x'.repeat(20_000)}\r\n`, /^HTTP\/1\.1 431 /],
+      ];
+      for (const [head, status] of refused) {
+        const answer = await rawRequest(Number(port), `${head}Connection: close\r\n\r\n`);
+        expect(answer, head.slice(0, 40)).toMatch(status);
+        expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error.code).toBe('invalid_request');
+      }
+
       // Half a body, then the client is gone.
       const socket = connect(Number(port), '127.0.0.1');
       await new Promise((resolve) => socket.once('connect', resolve));
@@ -118,6 +131,33 @@ describe('the Node server', () => {
     } finally {
       expect(await server.stop()).toBe(0);
     }
+  });
+
+  it.runIf(driver === 'pglite')('refuses a second server on the same DATA_DIR, or on a taken port, with one line, and the first keeps serving', async () => {
+    const dir = join(dataDir, 'shared');
+    const first = await startNodeServer({ DATA_DIR: dir });
+    try {
+      const second = await runNodeServerToExit({ DATA_DIR: dir, PORT: '0' });
+      expect(second.code).toBe(1);
+      expect(second.stderr.trim().split('\n')).toHaveLength(1);
+      expect(second.stderr).toMatch(/^configuration error: DATA_DIR: .* in use by another server \(pid \d+\)/);
+
+      const port = new URL(first.url).port;
+      const taken = await runNodeServerToExit({ DATA_DIR: join(dataDir, 'other'), PORT: port, HOST: '127.0.0.1' });
+      expect(taken.code).toBe(1);
+      expect(taken.stderr.trim().split('\n')).toHaveLength(1);
+      expect(taken.stderr).toMatch(new RegExp(`^configuration error: PORT: ${port} is already in use`));
+
+      expect((await fetch(`${first.url}/readyz`)).status).toBe(200);
+    } finally {
+      expect(await first.stop()).toBe(0);
+    }
+    // A lock left by a process that is gone does not stop the next start.
+    expect(existsSync(join(dir, 'server.pid'))).toBe(false);
+    writeFileSync(join(dir, 'server.pid'), '2147483646\n');
+    const third = await startNodeServer({ DATA_DIR: dir });
+    expect((await fetch(`${third.url}/readyz`)).status).toBe(200);
+    expect(await third.stop()).toBe(0);
   });
 
   it.runIf(driver === 'pglite')('keeps the embedded database and a generated AUTH_SECRET in DATA_DIR across restarts', async () => {

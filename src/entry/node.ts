@@ -1,8 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { getRequestListener } from '@hono/node-server';
+import type { Server } from 'node:http';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { createApp } from '../app';
 import { ConfigError, parseConfig, parseSecret, type Config } from '../config';
@@ -18,6 +16,7 @@ import { createJsonLogger, type Logger } from '../ports/logger';
 import { createLogMailer, type Mailer } from '../ports/mailer';
 import { cryptoRandom } from '../ports/random';
 import { createSmtpMailer } from '../ports/smtp-mailer';
+import { listen } from './node-http';
 
 /** The embedded default keeps a generated AUTH_SECRET next to its database. */
 function loadOrCreateSecret(dataDir: string): Uint8Array {
@@ -40,20 +39,34 @@ async function openDatabase(config: Config): Promise<{ db: Database; close(): Pr
 }
 
 /**
- * @hono/node-server refuses a request it cannot turn into a URL (a bad Host header, a backslash in
- * the path) before the app sees it; this gives that refusal the contract's error body.
+ * One process per embedded database: PGlite has no lock of its own, and a second server on the
+ * same DATA_DIR (migrating it, say) corrupts it under the first. A lock file holds the owner's
+ * pid; one left by a process that is gone is taken over.
  */
-function malformedRequest(log: Logger) {
-  return (error: unknown): Response => {
-    const requestError = error instanceof Error && error.name === 'RequestError';
-    if (!requestError) log.log('error', 'unhandled error', { error: String(error) });
-    return Response.json(
-      requestError
-        ? { error: { code: 'invalid_request', message: `Malformed request: ${error.message}.` } }
-        : { error: { code: 'internal_error', message: 'Something went wrong on our side.' } },
-      { status: requestError ? 400 : 500 },
-    );
-  };
+function lockDataDir(dataDir: string): () => void {
+  const file = join(dataDir, 'server.pid');
+  for (;;) {
+    try {
+      writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      return () => rmSync(file, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const owner = Number.parseInt(readFileSync(file, 'utf8'), 10);
+    if (owner > 0 && owner !== process.pid && isRunning(owner)) {
+      throw new Error(`DATA_DIR: ${dataDir} is in use by another server (pid ${owner}); stop it or choose another DATA_DIR`);
+    }
+    rmSync(file, { force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 async function main(): Promise<void> {
@@ -70,6 +83,14 @@ async function main(): Promise<void> {
   }
 
   if (!config.databaseUrl || !config.authSecret) mkdirSync(config.dataDir, { recursive: true });
+  if (!config.databaseUrl) {
+    try {
+      process.once('exit', lockDataDir(config.dataDir));
+    } catch (error) {
+      console.error(`configuration error: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    }
+  }
   const authSecret = config.authSecret ?? loadOrCreateSecret(config.dataDir);
 
   let database: { db: Database; close(): Promise<void> };
@@ -108,15 +129,20 @@ async function main(): Promise<void> {
     },
   });
 
-  const server = createServer(getRequestListener(app.fetch, { hostname: config.host, errorHandler: malformedRequest(log) }));
-  server.listen(config.port, config.host, () => {
-    const info = server.address() as AddressInfo;
+  let server: Server;
+  try {
+    const listening = await listen(app.fetch, { host: config.host, port: config.port, log });
+    server = listening.server;
     log.log('info', 'listening', {
-      url: `http://${info.family === 'IPv6' ? `[${info.address}]` : info.address}:${info.port}`,
+      url: listening.url,
       database: config.databaseUrl ? 'postgresql' : `pglite (${join(config.dataDir, 'pglite')})`,
       mail: config.smtpUrl ? 'smtp' : 'log (codes are printed here)',
     });
-  });
+  } catch (error) {
+    console.error(`configuration error: ${error instanceof Error ? error.message : String(error)}`);
+    await database.close();
+    process.exit(1);
+  }
 
   const purge = setInterval(() => {
     purgeExpired(deps).catch((error: unknown) => log.log('warn', 'purging expired rows failed', { error: String(error) }));

@@ -27,6 +27,9 @@ export const userQuery = z.object({
     .optional(),
 });
 
+// An unknown or malformed user id is `404`; one holding a NUL character is `400` (validate()).
+const userIdParam = z.object({ id: z.string() });
+
 export function adminRoutes(deps: Deps) {
   return new Hono<AppEnv>()
     .use(requireSession(deps))
@@ -34,8 +37,8 @@ export function adminRoutes(deps: Deps) {
       const page = await listUsers(deps, c.req.valid('query'));
       return c.json({ users: page.users.map((user) => presentUser(deps.config, user)), next: page.next }, 200);
     })
-    .post('/users/:id/revoke-sessions', requirePermission(deps, 'users:write'), async (c) => {
-      const result = await revokeUserSessions(deps, c.var.auth.user.id, c.req.param('id'), c.var.meta);
+    .post('/users/:id/revoke-sessions', requirePermission(deps, 'users:write'), validate('param', userIdParam), async (c) => {
+      const result = await revokeUserSessions(deps, c.var.auth.user.id, c.req.valid('param').id, c.var.meta);
       if (!result.ok) return failure(c, result);
       return c.json({ revoked: result.revoked }, 200);
     });

@@ -1,0 +1,63 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import type { Logger } from '../ports/logger';
+
+const errorBody = (code: string, message: string) => JSON.stringify({ error: { code, message } });
+
+/**
+ * @hono/node-server refuses a request it cannot turn into a URL (a bad or missing Host header, a
+ * backslash in the path) before the app sees it; this gives that refusal the contract's body.
+ */
+function malformedRequest(log: Logger) {
+  return (error: unknown): Response => {
+    const requestError = error instanceof Error && error.name === 'RequestError';
+    if (!requestError) log.log('error', 'unhandled error', { error: String(error) });
+    const body = requestError
+      ? errorBody('invalid_request', `Malformed request: ${error.message}.`)
+      : errorBody('internal_error', 'Something went wrong on our side.');
+    return new Response(body, { status: requestError ? 400 : 500, headers: { 'content-type': 'application/json' } });
+  };
+}
+
+/**
+ * Node's HTTP parser refuses some requests before any handler runs (an unknown method, both
+ * Content-Length and Transfer-Encoding, headers over its limit); its own answer has no body.
+ */
+function answerParserError(error: NodeJS.ErrnoException, socket: NodeJS.WritableStream & { writable: boolean }): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) return;
+  const [status, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? ['431 Request Header Fields Too Large', 'The request headers are too large.']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? ['408 Request Timeout', 'The request took too long to arrive.']
+        : ['400 Bad Request', 'Malformed HTTP request.'];
+  const body = errorBody('invalid_request', message);
+  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/**
+ * Serves `fetch` on host:port. Resolves once listening; rejects with one line naming PORT or HOST
+ * when it cannot listen (the port is taken, the host is not an address of this machine).
+ */
+export function listen(fetch: (request: Request, env: unknown) => Response | Promise<Response>, options: { host: string; port: number; log: Logger }): Promise<{ server: Server; url: string }> {
+  const { host, port, log } = options;
+  // Node's own refusal of a request without Host has no body; the listener's has the contract's.
+  const server = createServer({ requireHostHeader: false }, getRequestListener(fetch, { errorHandler: malformedRequest(log) }));
+  server.on('clientError', answerParserError);
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        new Error(
+          error.code === 'EADDRINUSE'
+            ? `PORT: ${port} is already in use on ${host}`
+            : `HOST: cannot listen on ${host}:${port} (${error.code ?? error.message})`,
+        ),
+      );
+    });
+    server.listen(port, host, () => {
+      const info = server.address() as AddressInfo;
+      resolve({ server, url: `http://${info.family === 'IPv6' ? `[${info.address}]` : info.address}:${info.port}` });
+    });
+  });
+}
