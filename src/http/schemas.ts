@@ -6,7 +6,6 @@ export const email = z.string().trim().toLowerCase().max(254).pipe(z.email({ err
 /** `?limit=`: a plain decimal 1–100 (no sign, exponent, hex or spaces), default 50. */
 export const pageLimit = z
   .string()
-  .regex(/^[1-9][0-9]{0,2}$/, { error: 'must be a whole number from 1 to 100' })
+  .regex(/^(100|[1-9][0-9]?)$/, { error: 'must be a whole number from 1 to 100' })
   .transform(Number)
-  .pipe(z.number().max(100, { error: 'must be a whole number from 1 to 100' }))
   .default(50);
