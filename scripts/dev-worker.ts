@@ -63,12 +63,27 @@ try {
 
 const wrangler = join(root, 'node_modules/wrangler/bin/wrangler.js');
 const extra = process.argv.slice(2);
-const portGiven = extra.some((a) => a === '--port' || a.startsWith('--port='));
-const args = ['dev', '--local', ...(portGiven ? [] : ['--port', '8787']), ...extra];
+const port = portArgument(extra) ?? '8787';
+// wrangler.toml's ISSUER and ORIGIN name port 8787; on another port they follow it (unless given
+// in the environment), so tokens, CORS and WebAuthn match the address the worker answers on.
+const local = `http://localhost:${port}`;
+const followed = { ISSUER: process.env.ISSUER || local, ORIGIN: process.env.ORIGIN || local };
+const vars = Object.entries(followed).flatMap(([name, value]) => ['--var', `${name}:${value}`]);
+const args = ['dev', '--local', ...(portArgument(extra) ? [] : ['--port', port]), ...vars, ...extra];
 const child = spawn(process.execPath, [wrangler, ...args], {
   cwd: root,
   stdio: 'inherit',
   env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
 });
+console.log(`dev:worker: ISSUER=${followed.ISSUER} ORIGIN=${followed.ORIGIN}`);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+
+/** The port given as `--port N` or `--port=N`, if any. */
+function portArgument(args: string[]): string | undefined {
+  for (const [i, arg] of args.entries()) {
+    if (arg === '--port') return args[i + 1];
+    if (arg.startsWith('--port=')) return arg.slice('--port='.length);
+  }
+  return undefined;
+}
