@@ -61,3 +61,25 @@ export function listen(fetch: (request: Request, env: unknown) => Response | Pro
     });
   });
 }
+
+/**
+ * Stops `server` gracefully: it stops accepting at once, lets requests in flight finish, and
+ * closes keep-alive connections as they fall idle. Connections still busy at the deadline are cut.
+ * Resolves with how many were cut.
+ */
+export function stopServer(server: Server, deadlineMs: number): Promise<{ cut: number }> {
+  return new Promise((resolve) => {
+    let cut = 0;
+    const idle = setInterval(() => server.closeIdleConnections(), 50);
+    const deadline = setTimeout(() => {
+      server.getConnections((_error, count) => (cut = count));
+      server.closeAllConnections();
+    }, deadlineMs);
+    server.close(() => {
+      clearInterval(idle);
+      clearTimeout(deadline);
+      resolve({ cut });
+    });
+    server.closeIdleConnections();
+  });
+}

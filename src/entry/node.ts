@@ -16,7 +16,10 @@ import { createJsonLogger, type Logger } from '../ports/logger';
 import { createLogMailer, type Mailer } from '../ports/mailer';
 import { cryptoRandom } from '../ports/random';
 import { createSmtpMailer } from '../ports/smtp-mailer';
-import { listen } from './node-http';
+import { listen, stopServer } from './node-http';
+
+/** On SIGTERM/SIGINT, requests in flight get this long to finish before their connections are cut. */
+const SHUTDOWN_DEADLINE_MS = 10_000;
 
 /** The embedded default keeps a generated AUTH_SECRET next to its database. */
 function loadOrCreateSecret(dataDir: string): Uint8Array {
@@ -105,6 +108,8 @@ async function main(): Promise<void> {
   if (config.smtpUrl) mailer = createSmtpMailer(config.smtpUrl, config.mailFrom);
   else mailer = createLogMailer(log);
 
+  // Background work (mail) still running at shutdown gets the same deadline as requests.
+  const pending = new Set<Promise<unknown>>();
   const deps: Deps = {
     config: { ...config, authSecret },
     db: database.db,
@@ -112,7 +117,11 @@ async function main(): Promise<void> {
     clock: systemClock,
     random: cryptoRandom,
     log,
-    background: (task) => void task.catch((error: unknown) => log.log('error', 'background task failed', { error: String(error) })),
+    background: (task) => {
+      const tracked = task.catch((error: unknown) => log.log('error', 'background task failed', { error: String(error) }));
+      pending.add(tracked);
+      void tracked.finally(() => pending.delete(tracked));
+    },
   };
   try {
     // Loads (or generates and stores) the signing key now, so a bad JWT_PRIVATE_KEY stops the start.
@@ -149,14 +158,20 @@ async function main(): Promise<void> {
   }, 60 * 60 * 1000);
   purge.unref();
 
-  const shutdown = () => {
+  let stopping = false;
+  const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
     clearInterval(purge);
-    server.close();
+    const { cut } = await stopServer(server, SHUTDOWN_DEADLINE_MS);
+    await Promise.race([Promise.allSettled(pending), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_DEADLINE_MS).unref())]);
     mailer.close?.();
-    void database.close().finally(() => process.exit(0));
+    await database.close().catch((error: unknown) => log.log('warn', 'closing the database failed', { error: String(error) }));
+    log.log('info', 'stopped', { signal, cutConnections: cut });
+    process.exit(0);
   };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
 }
 
 await main();
