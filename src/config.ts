@@ -6,6 +6,8 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   smtpUrl: string | undefined;
+  /** Where mail goes: through `smtpUrl`, or printed to the log (codes included; development only). */
+  mail: 'smtp' | 'log';
   mailFrom: string;
   /** Allowed browser origins (CORS, CSRF, WebAuthn), normalised, first one primary. */
   origins: string[];
@@ -47,6 +49,7 @@ const vars = {
   DATA_DIR: z.string().min(1).default('./data'),
   SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional(),
   MAIL_FROM: z.string().min(3).default('auth@localhost'),
+  MAIL: z.enum(['log', 'smtp'], { error: 'must be log or smtp' }).optional(),
   ORIGIN: z.string().optional(),
   RP_ID: z.string().min(1).optional(),
   RP_NAME: z.string().min(1).default('Auth'),
@@ -102,18 +105,27 @@ export function parseConfig(env: Env): Config {
   if (!emailList.safeParse(adminEmails).success) throw new ConfigError('ADMIN_EMAILS', 'must be comma-separated emails');
 
   const tokenAudience = list(get('TOKEN_AUDIENCE'));
+  const issuer = get('ISSUER') ?? local;
+  const smtpUrl = get('SMTP_URL');
+  const mail = get('MAIL') ?? (smtpUrl ? 'smtp' : undefined);
+  if (mail === 'smtp' && !smtpUrl) throw new ConfigError('SMTP_URL', 'is required with MAIL=smtp');
+  // Codes printed to a production log are a credential leak: a production-like start must choose.
+  if (!mail && (databaseUrl || issuer.startsWith('https:'))) {
+    throw new ConfigError('SMTP_URL', 'is required with DATABASE_URL or an https ISSUER; set MAIL=log to print mails, codes included, to the log instead');
+  }
 
   return {
     port,
     host: get('HOST'),
     databaseUrl,
     dataDir: get('DATA_DIR'),
-    smtpUrl: get('SMTP_URL'),
+    smtpUrl,
+    mail: mail ?? 'log',
     mailFrom: get('MAIL_FROM'),
     origins,
     rpId,
     rpName: get('RP_NAME'),
-    issuer: get('ISSUER') ?? local,
+    issuer,
     rateLimit: get('RATE_LIMIT') === 'on',
     trustProxy: get('TRUST_PROXY') === 'on',
     authSecret,

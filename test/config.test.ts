@@ -37,6 +37,7 @@ describe('configuration', () => {
       RATE_LIMIT: 'off',
       AUTH_SECRET: Buffer.alloc(32, 7).toString('base64'),
       DATABASE_URL: 'postgres://u:p@db:5432/auth',
+      MAIL: 'log',
     });
     expect(config.adminEmails).toEqual(['boss@example.com', 'ops@example.com']);
     expect(config.tokenAudience).toEqual(['spacetimedb', 'other']);
@@ -60,6 +61,11 @@ describe('configuration', () => {
     [{ RATE_LIMIT: 'maybe' }, 'RATE_LIMIT'],
     [{ JWT_PRIVATE_KEY: 'nope' }, 'JWT_PRIVATE_KEY'],
     [{ ADMIN_EMAILS: 'boss' }, 'ADMIN_EMAILS'],
+    // A production-like start without SMTP would print codes to a production log.
+    [{ DATABASE_URL: 'postgres://db/auth', AUTH_SECRET: 'ab'.repeat(32) }, 'SMTP_URL'],
+    [{ ISSUER: 'https://auth.example.com' }, 'SMTP_URL'],
+    [{ MAIL: 'smtp' }, 'SMTP_URL'],
+    [{ MAIL: 'print' }, 'MAIL'],
   ];
   for (const [env, variable] of bad) {
     it(`refuses ${JSON.stringify(env)} naming ${variable}`, () => {
@@ -74,6 +80,21 @@ describe('configuration', () => {
       expect((error as ConfigError).message.startsWith(`${variable}: `)).toBe(true);
     });
   }
+
+  it('prints mail to the log by default only on a development start, or when MAIL=log says so', () => {
+    expect(parseConfig({}).mail).toBe('log');
+    expect(parseConfig({ SMTP_URL: 'smtp://mail:25' }).mail).toBe('smtp');
+    expect(parseConfig({ ISSUER: 'https://auth.example.com', SMTP_URL: 'smtps://u:p@mail:465' }).mail).toBe('smtp');
+    expect(parseConfig({ ISSUER: 'https://auth.example.com', MAIL: 'log' }).mail).toBe('log');
+    expect(parseConfig({ DATABASE_URL: 'postgres://db/auth', AUTH_SECRET: 'ab'.repeat(32), MAIL: 'log' }).mail).toBe('log');
+  });
+
+  it('stops a production-like server without SMTP_URL at start-up with one line', async () => {
+    const { code, stderr } = await runNodeServerToExit({ ISSUER: 'https://auth.example.com', DATA_DIR: '/nonexistent/never-created' });
+    expect(code).toBe(1);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/^configuration error: SMTP_URL: is required with DATABASE_URL or an https ISSUER; set MAIL=log/);
+  });
 
   it('stops the server at start-up with one line naming the variable', async () => {
     const { code, stderr, stdout } = await runNodeServerToExit({ PORT: 'abc', DATA_DIR: '/nonexistent/never-created' });

@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 function databaseEnv(sub: string): Record<string, string> {
-  return database ? { DATABASE_URL: database.url!, AUTH_SECRET: secret } : { DATA_DIR: join(dataDir, sub) };
+  return database ? { DATABASE_URL: database.url!, AUTH_SECRET: secret, MAIL: 'log' } : { DATA_DIR: join(dataDir, sub) };
 }
 
 async function post(server: RunningServer, path: string, body: unknown, headers: Record<string, string> = {}) {
@@ -49,7 +49,7 @@ function rawRequest(port: number, text: string): Promise<string> {
 describe('the Node server', () => {
   it('mails the code through SMTP_URL and signs in with it', async () => {
     const smtp = await startSmtpSink();
-    const server = await startNodeServer({ ...databaseEnv('smtp'), SMTP_URL: smtp.url, MAIL_FROM: 'login@example.test' });
+    const server = await startNodeServer({ ...databaseEnv('smtp'), SMTP_URL: smtp.url, MAIL: 'smtp', MAIL_FROM: 'login@example.test' });
     try {
       const email = 'smtp-user@example.com';
       const verify = await post(server, '/auth/verify', { email });

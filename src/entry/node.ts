@@ -105,7 +105,7 @@ async function main(): Promise<void> {
   }
 
   let mailer: Mailer & { close?(): void };
-  if (config.smtpUrl) mailer = createSmtpMailer(config.smtpUrl, config.mailFrom);
+  if (config.mail === 'smtp') mailer = createSmtpMailer(config.smtpUrl!, config.mailFrom);
   else mailer = createLogMailer(log);
 
   // Background work (mail) still running at shutdown gets the same deadline as requests.
@@ -145,7 +145,7 @@ async function main(): Promise<void> {
     log.log('info', 'listening', {
       url: listening.url,
       database: config.databaseUrl ? 'postgresql' : `pglite (${join(config.dataDir, 'pglite')})`,
-      mail: config.smtpUrl ? 'smtp' : 'log (codes are printed here)',
+      mail: config.mail === 'smtp' ? 'smtp' : 'log (codes are printed here)',
     });
   } catch (error) {
     console.error(`configuration error: ${error instanceof Error ? error.message : String(error)}`);

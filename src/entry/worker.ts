@@ -70,7 +70,7 @@ function readSetup(env: WorkerEnv): Setup | ConfigError {
     if (!databaseUrl) {
       throw new ConfigError('HYPERDRIVE', 'no Hyperdrive binding named HYPERDRIVE and no DATABASE_URL: the worker has no database');
     }
-    const mailer = config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : createLogMailer(log);
+    const mailer = config.mail === 'smtp' ? createSmtpMailer(config.smtpUrl!, config.mailFrom) : createLogMailer(log);
     return { config: { ...config, authSecret: config.authSecret! }, databaseUrl, mailer };
   } catch (error) {
     if (error instanceof ConfigError) return error;
