@@ -10,7 +10,7 @@ import { adminRoutes } from './http/routes/admin';
 import { identityRoutes as profileRoutes } from './http/routes/identities';
 import { demoRoutes } from './http/routes/demo';
 import { passkeyRoutes } from './http/routes/passkeys';
-import { requestLog } from './http/request-log';
+import { requestId, requestLog } from './http/request-log';
 import { docsRoutes } from './http/routes/docs';
 import { healthRoutes } from './http/routes/health';
 import { sessionRoutes } from './http/routes/sessions';
@@ -29,6 +29,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 export function createApp(deps: Deps, options: AppOptions = {}) {
   const clientIp = options.clientIp ?? ((c: Context) => c.req.header('cf-connecting-ip') ?? null);
   const app = new Hono<AppEnv>()
+    .use(requestId(deps))
     .use(requestLog(deps))
     .use(
       cors({

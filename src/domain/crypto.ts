@@ -1,3 +1,4 @@
+import { constantTimeEqual as bytesEqual } from '@oslojs/crypto/subtle';
 import { encodeBase64urlNoPadding, encodeHexLowerCase } from '@oslojs/encoding';
 import type { Clock } from '../ports/clock';
 import type { Random } from '../ports/random';
@@ -16,12 +17,11 @@ export async function hmacSha256Hex(key: CryptoKey, data: string): Promise<strin
   return encodeHexLowerCase(new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(data))));
 }
 
-/** Compares two strings in time that depends only on their lengths. */
+/** Compares two strings (hashes, MACs) byte by byte in time that depends only on their lengths. */
 export function constantTimeEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
+  const x = encoder.encode(a);
+  const y = encoder.encode(b);
+  return x.length === y.length && bytesEqual(x, y);
 }
 
 /** `bytes` of randomness as base64url without padding. */
@@ -39,6 +39,11 @@ export function randomDigits(random: Random, length: number): string {
     const n = ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
     if (n < ceiling) return String(n % limit).padStart(length, '0');
   }
+}
+
+/** `bytes` of randomness as lower-case hex. */
+export function randomHex(random: Random, bytes: number): string {
+  return encodeHexLowerCase(random.bytes(bytes));
 }
 
 /** A UUIDv7: time-ordered, so ids sort by creation, with 74 random bits. */

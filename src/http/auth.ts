@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
+import { auth as parseBasicAuth } from 'hono/utils/basic-auth';
 import type { Config } from '../config';
 import type { Deps } from '../deps';
 import { validateSessionToken } from '../domain/sessions/sessions';
@@ -27,14 +28,9 @@ export function readCredential(c: Context): Credential | 'malformed' | null {
     const scheme = match[1]!.toLowerCase();
     if (scheme === 'bearer') return { token: match[2]!, via: 'header' };
     if (scheme === 'basic') {
-      let decoded: string;
-      try {
-        decoded = atob(match[2]!);
-      } catch {
-        return 'malformed';
-      }
-      if (!decoded.startsWith('token:') || decoded.length === 'token:'.length) return 'malformed';
-      return { token: decoded.slice('token:'.length), via: 'header' };
+      const basic = parseBasicAuth(c.req.raw);
+      if (!basic || basic.username !== 'token' || basic.password === '') return 'malformed';
+      return { token: basic.password, via: 'header' };
     }
     return 'malformed';
   }

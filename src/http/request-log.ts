@@ -1,22 +1,27 @@
 import type { MiddlewareHandler } from 'hono';
+import { requestId as requestIdMiddleware, type RequestIdVariables } from 'hono/request-id';
 import type { Deps } from '../deps';
+import { randomHex } from '../domain/crypto';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
-// An incoming id is kept only when it is a short token that cannot break a log line or a header.
-const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/**
+ * `X-Request-Id`: an incoming id is kept when it is a short token (`[A-Za-z0-9_=-]`, up to 128
+ * characters, hono's rule), so it cannot break a log line or a header; else a new one is made.
+ */
+export function requestId(deps: Pick<Deps, 'random'>): MiddlewareHandler<{ Variables: RequestIdVariables }> {
+  return requestIdMiddleware({ limitLength: 128, headerName: REQUEST_ID_HEADER, generator: () => randomHex(deps.random, 12) });
+}
 
 /**
  * One JSON log line per request: request id, method, path, status and duration. Only the path
  * is logged, never the query string or headers, so no code, token, cookie or key reaches a log.
- * The request id is echoed in `X-Request-Id`.
+ * Runs after `requestId`, whose id it logs and makes sure the answer carries.
  */
-export function requestLog(deps: Pick<Deps, 'log' | 'random'>): MiddlewareHandler {
+export function requestLog(deps: Pick<Deps, 'log'>): MiddlewareHandler<{ Variables: RequestIdVariables }> {
   return async (c, next) => {
     const started = performance.now();
-    const incoming = c.req.header(REQUEST_ID_HEADER);
-    const requestId = incoming !== undefined && SANE_REQUEST_ID.test(incoming) ? incoming : newRequestId(deps);
-    c.header(REQUEST_ID_HEADER, requestId);
+    const requestId = c.var.requestId;
     try {
       await next();
     } finally {
@@ -37,8 +42,4 @@ export function requestLog(deps: Pick<Deps, 'log' | 'random'>): MiddlewareHandle
       });
     }
   };
-}
-
-function newRequestId(deps: Pick<Deps, 'random'>): string {
-  return Array.from(deps.random.bytes(12), (b) => b.toString(16).padStart(2, '0')).join('');
 }

@@ -29,7 +29,8 @@ export async function createTestContext(env: Record<string, string> = {}, option
   const database: TestDatabase = options.database ?? (await createTestDatabase());
   const clock = new TestClock();
   const mailer = createOutboxMailer();
-  const config = parseConfig({ AUTH_SECRET: 'a'.repeat(64), ORIGIN, ...env });
+  // Mail goes to the outbox above whatever MAIL says; MAIL=log only lets https-ISSUER tests start.
+  const config = parseConfig({ AUTH_SECRET: 'a'.repeat(64), ORIGIN, MAIL: 'log', ...env });
   const pending: Promise<unknown>[] = [];
   const deps: Deps = {
     config: { ...config, authSecret: config.authSecret! },
