@@ -1,3 +1,4 @@
+import { decodeBase64IgnorePadding, decodeBase64urlIgnorePadding, decodeHex } from '@oslojs/encoding';
 import { z } from 'zod';
 
 export interface Config {
@@ -145,19 +146,16 @@ function normaliseOrigin(variable: string, value: string): string {
   return url.origin;
 }
 
-/** A secret given as hex (64+ digits) or base64; at least 32 bytes. */
+/** A secret given as hex (64+ digits) or base64 (standard or url-safe, padding optional); at least 32 bytes. */
 export function parseSecret(value: string): Uint8Array {
   const text = value.trim();
   let bytes: Uint8Array | undefined;
-  if (/^(?:[0-9a-fA-F]{2})+$/.test(text)) {
-    bytes = Uint8Array.from(text.match(/../g)!, (h) => parseInt(h, 16));
-  } else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) {
-    const b64 = text.replace(/-/g, '+').replace(/_/g, '/');
-    try {
-      bytes = Uint8Array.from(atob(b64.padEnd(Math.ceil(b64.length / 4) * 4, '=')), (c) => c.charCodeAt(0));
-    } catch {
-      bytes = undefined;
-    }
+  try {
+    if (/^(?:[0-9a-fA-F]{2})+$/.test(text)) bytes = decodeHex(text);
+    else if (/^[A-Za-z0-9+/]+={0,2}$/.test(text)) bytes = decodeBase64IgnorePadding(text);
+    else if (/^[A-Za-z0-9_-]+={0,2}$/.test(text)) bytes = decodeBase64urlIgnorePadding(text);
+  } catch {
+    bytes = undefined;
   }
   if (!bytes) throw new ConfigError('AUTH_SECRET', 'must be hex or base64');
   if (bytes.length < 32) throw new ConfigError('AUTH_SECRET', `must be at least 32 bytes (got ${bytes.length})`);
