@@ -161,7 +161,7 @@ ${params}${body}
 function renderResponse(status: string, response: ResponseDoc | Ref): string {
   if (isRef(response)) return `<code>${escape(status)}</code> ${schemaLink(response.$ref)}`;
   const bodies = Object.entries(response.content ?? {})
-    .map(([type, { schema }]) => ` <span class="muted">${escape(type)}</span>${schema ? ` ${escape(': ')}${typeHtml(schema)}` : ''}`)
+    .map(([type, { schema }]) => ` <span class="muted">${escape(type)}</span>${schema ? ` → ${typeHtml(schema)}` : ''}`)
     .join(';');
   const headers = Object.entries(response.headers ?? {})
     .map(([name, h]) => `<br><span class="muted">header <code>${escape(name)}</code>: ${prose(h.description ?? '')}</span>`)
@@ -234,7 +234,7 @@ h2{border-bottom:1px solid #e1e4e8;padding-bottom:4px;margin-top:40px}h3{font-si
 .m{display:inline-block;min-width:58px;text-align:center;border-radius:4px;padding:1px 6px;font:600 12px/18px ui-monospace,monospace;color:#fff;background:#6a737d}
 .get{background:#2f7ed8}.post{background:#2da44e}.put,.patch{background:#bf8700}.delete{background:#cf222e}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:13px}pre{background:#f5f6f8;padding:10px;border-radius:6px;overflow:auto;white-space:pre-wrap}
-.table{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:13px}th,td{border:1px solid #e1e4e8;padding:4px 8px;text-align:left;vertical-align:top}th{background:#f5f6f8}
+.table{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:13px}th,td{border:1px solid #e1e4e8;padding:4px 8px;text-align:left;vertical-align:top}th{background:#f5f6f8;overflow-wrap:normal}
 .responses{padding-left:18px}.responses li{margin:4px 0}
 .muted{color:#6a737d}summary{cursor:pointer;color:#6a737d;font-size:13px;margin-top:6px}
 @media (max-width:800px){body{display:block}nav{position:static;height:auto;width:auto;border-right:0;border-bottom:1px solid #e1e4e8}main{padding:12px}article{padding:4px 10px 10px}th,td{padding:3px 4px}}
