@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
-import type { RouterRoute } from 'hono/types';
+import type { Schema } from 'hono/types';
 import type { Deps } from './deps';
 import type { AppEnv } from './http/env';
 import { createErrorHandler, errorResponse, notFound } from './http/errors';
@@ -48,7 +48,7 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
     })
     .route('/', healthRoutes(deps))
     // The document lists every route of `app`, whatever is mounted below; it is built on first use.
-    .route('/', docsRoutes((): readonly RouterRoute[] => app.routes))
+    .route('/', docsRoutes((): Hono<AppEnv, Schema, string> => app, deps.config))
     .route('/auth/verify', verifyRoutes(deps))
     .route('/auth/sessions', sessionRoutes(deps))
     .route('/identities', profileRoutes(deps))

@@ -8,7 +8,6 @@ import { authenticateCaller } from '../domain/spacetime/tokens';
 import { SESSION_COOKIE } from './cookies';
 import type { AppEnv } from './env';
 import { errorResponse } from './errors';
-import { documentSecurity } from './route-docs';
 
 export interface Credential {
   token: string;
@@ -67,14 +66,14 @@ function checkedToken(c: Context, config: Pick<Config, 'origins'>): string | Res
 
 /** Requires a valid session token and puts `{ session, user }` in `c.var.auth`. */
 export function requireSession(deps: Pick<Deps, 'db' | 'clock' | 'config'>): MiddlewareHandler<AppEnv> {
-  return documentSecurity<MiddlewareHandler<AppEnv>>(async (c, next) => {
+  return async (c, next) => {
     const token = checkedToken(c, deps.config);
     if (token instanceof Response) return token;
     const auth = await validateSessionToken(deps, token);
     if (!auth) return errorResponse(c, 'unauthorized');
     c.set('auth', auth);
     await next();
-  });
+  };
 }
 
 /**
@@ -82,12 +81,12 @@ export function requireSession(deps: Pick<Deps, 'db' | 'clock' | 'config'>): Mid
  * For the SpacetimeDB-style identity routes; session-only routes use `requireSession`.
  */
 export function requireCaller(deps: Pick<Deps, 'db' | 'clock' | 'config'>): MiddlewareHandler<AppEnv> {
-  return documentSecurity<MiddlewareHandler<AppEnv>>(async (c, next) => {
+  return async (c, next) => {
     const token = checkedToken(c, deps.config);
     if (token instanceof Response) return token;
     const caller = await authenticateCaller(deps, token);
     if (!caller) return errorResponse(c, 'unauthorized');
     c.set('caller', caller);
     await next();
-  });
+  };
 }

@@ -1,8 +1,8 @@
 import { zValidator } from '@hono/zod-validator';
 import type { Context } from 'hono';
+import { resolver, uniqueSymbol, type HandlerUniqueProperty } from 'hono-openapi';
 import type { ZodType } from 'zod';
 import { errorResponse } from './errors';
-import { attachRouteDoc } from './route-docs';
 
 type Target = 'json' | 'query' | 'param';
 
@@ -54,8 +54,8 @@ async function nonJsonBody(c: Context): Promise<boolean> {
 
 /**
  * zod validation whose failures answer `400 invalid_request` with the zod issues; strings holding
- * NUL characters are refused the same way. The schema is attached to the middleware, which is how
- * the OpenAPI document (src/http/openapi.ts) finds it.
+ * NUL characters are refused the same way. The schema rides on the middleware the way hono-openapi's
+ * own `validator()` carries it, so the OpenAPI document describes the request from it.
  */
 export const validate = <T extends Target, S extends ZodType>(target: T, schema: S) => {
   const check = zValidator(target, schema, (result, c) => invalid(result as Result, c));
@@ -65,5 +65,6 @@ export const validate = <T extends Target, S extends ZodType>(target: T, schema:
     }
     return check(c, next);
   }) as typeof check;
-  return attachRouteDoc(handler, { kind: 'validation', target, schema });
+  const documentation: HandlerUniqueProperty = { target, ...resolver(schema) };
+  return Object.assign(handler, { [uniqueSymbol]: documentation });
 };

@@ -1,22 +1,32 @@
 import { Hono } from 'hono';
+import { describeRoute } from 'hono-openapi';
 import type { Deps } from '../../deps';
 import { users } from '../../db/schema';
 import type { AppEnv } from '../env';
 import { errorResponse } from '../errors';
-import { describe } from '../route-docs';
+import { errors, json, PUBLIC } from '../openapi-docs';
+import { HealthStatus } from '../openapi-schemas';
 
 /** Liveness (`/healthz`, the process answers) and readiness (`/readyz`, the database answers). */
 export function healthRoutes(deps: Pick<Deps, 'db' | 'log'>) {
   return new Hono<AppEnv>()
-    .get('/healthz', describe({ summary: 'Liveness: the process is up', tags: ['health'], responses: { 200: 'Up.' } }), (c) =>
+    .get('/healthz', describeRoute({
+        operationId: 'getLiveness',
+        summary: 'Liveness: the process is up',
+        tags: ['health'],
+        security: PUBLIC,
+        responses: { 200: json('Up.', HealthStatus) },
+      }), (c) =>
       c.json({ status: 'ok' as const }, 200),
     )
     .get(
       '/readyz',
-      describe({
+      describeRoute({
+        operationId: 'getReadiness',
         summary: 'Readiness: the database answers a query',
         tags: ['health'],
-        responses: { 200: 'Ready.', 503: 'unavailable: the database cannot be reached.' },
+        security: PUBLIC,
+        responses: { 200: json('Ready.', HealthStatus), ...errors(503) },
       }),
       async (c) => {
         try {

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { describeRoute } from 'hono-openapi';
 import { z } from 'zod';
 import type { Deps } from '../../deps';
 import {
@@ -12,6 +13,8 @@ import {
 import { requireSession } from '../auth';
 import type { AppEnv } from '../env';
 import { failure } from '../errors';
+import { AUTHENTICATED, error, errors, json } from '../openapi-docs';
+import { IdentityList, OneIdentity, Success } from '../openapi-schemas';
 import { presentIdentity } from '../present';
 import { email } from '../schemas';
 import { validate } from '../validate';
@@ -74,34 +77,95 @@ export const updateIdentityBody = z.strictObject({
 // holding a NUL character is refused as `400` (by validate()).
 export const identityIdParam = z.object({ identityId: z.string() });
 
+const NOT_YOURS = error(404, "not_found: not one of the caller's identities.");
+
+const docs = {
+  list: describeRoute({
+    operationId: 'listIdentities',
+    summary: "The caller's identities (profiles)",
+    tags: ['identities'],
+    security: AUTHENTICATED,
+    responses: { 200: json('The identities.', IdentityList), ...errors(401, 503) },
+  }),
+  create: describeRoute({
+    operationId: 'createIdentity',
+    summary: 'Create an identity; the first one is primary',
+    tags: ['identities'],
+    security: AUTHENTICATED,
+    responses: {
+      201: json('Created.', OneIdentity),
+      ...errors(401, 403, 413, 503),
+      400: error(400, 'invalid_request; identity_limit: the caller has 5 already; handle_taken.'),
+    },
+  }),
+  get: describeRoute({
+    operationId: 'getIdentity',
+    summary: 'One of the caller’s identities',
+    tags: ['identities'],
+    security: AUTHENTICATED,
+    responses: { 200: json('The identity.', OneIdentity), ...errors(400, 401, 503), 404: NOT_YOURS },
+  }),
+  update: describeRoute({
+    operationId: 'updateIdentity',
+    summary: 'Change fields of an identity; null clears an optional one',
+    tags: ['identities'],
+    security: AUTHENTICATED,
+    responses: {
+      200: json('The identity as changed.', OneIdentity),
+      ...errors(401, 403, 413, 503),
+      400: error(400, 'invalid_request; handle_taken.'),
+      404: NOT_YOURS,
+    },
+  }),
+  setPrimary: describeRoute({
+    operationId: 'setPrimaryIdentity',
+    summary: 'Make an identity the primary one',
+    tags: ['identities'],
+    security: AUTHENTICATED,
+    responses: { 200: json('Done; exactly one identity is primary.', Success), ...errors(400, 401, 403, 503), 404: NOT_YOURS },
+  }),
+  delete: describeRoute({
+    operationId: 'deleteIdentity',
+    summary: 'Delete an identity that is neither primary nor the only one',
+    tags: ['identities'],
+    security: AUTHENTICATED,
+    responses: {
+      200: json('Deleted.', Success),
+      ...errors(401, 403, 503),
+      400: error(400, 'invalid_request; primary_identity: it is the primary one; last_identity: it is the only one.'),
+      404: NOT_YOURS,
+    },
+  }),
+};
+
 export function identityRoutes(deps: Deps) {
   return new Hono<AppEnv>()
     .use(requireSession(deps))
-    .get('/', async (c) => {
+    .get('/', docs.list, async (c) => {
       const identities = await listIdentities(deps, c.var.auth.user.id);
       return c.json({ identities: identities.map(presentIdentity) }, 200);
     })
-    .post('/', validate('json', createIdentityBody), async (c) => {
+    .post('/', docs.create, validate('json', createIdentityBody), async (c) => {
       const result = await createIdentity(deps, c.var.auth.user.id, c.req.valid('json'), c.var.meta);
       if (!result.ok) return failure(c, result);
       return c.json({ identity: presentIdentity(result.identity) }, 201);
     })
-    .get('/:identityId', validate('param', identityIdParam), async (c) => {
+    .get('/:identityId', docs.get, validate('param', identityIdParam), async (c) => {
       const result = await getIdentity(deps, c.var.auth.user.id, c.req.valid('param').identityId);
       if (!result.ok) return failure(c, result);
       return c.json({ identity: presentIdentity(result.identity) }, 200);
     })
-    .patch('/:identityId', validate('param', identityIdParam), validate('json', updateIdentityBody), async (c) => {
+    .patch('/:identityId', docs.update, validate('param', identityIdParam), validate('json', updateIdentityBody), async (c) => {
       const result = await updateIdentity(deps, c.var.auth.user.id, c.req.valid('param').identityId, c.req.valid('json'), c.var.meta);
       if (!result.ok) return failure(c, result);
       return c.json({ identity: presentIdentity(result.identity) }, 200);
     })
-    .post('/:identityId/primary', validate('param', identityIdParam), async (c) => {
+    .post('/:identityId/primary', docs.setPrimary, validate('param', identityIdParam), async (c) => {
       const result = await setPrimaryIdentity(deps, c.var.auth.user.id, c.req.valid('param').identityId, c.var.meta);
       if (!result.ok) return failure(c, result);
       return c.json({ success: true }, 200);
     })
-    .delete('/:identityId', validate('param', identityIdParam), async (c) => {
+    .delete('/:identityId', docs.delete, validate('param', identityIdParam), async (c) => {
       const result = await deleteIdentity(deps, c.var.auth.user.id, c.req.valid('param').identityId, c.var.meta);
       if (!result.ok) return failure(c, result);
       return c.json({ success: true }, 200);

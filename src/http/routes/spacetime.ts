@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { describeRoute } from 'hono-openapi';
 import { z } from 'zod';
 import type { Deps } from '../../deps';
 import {
@@ -14,6 +15,8 @@ import { mintWebsocketToken } from '../../domain/spacetime/tokens';
 import { requireCaller } from '../auth';
 import type { AppEnv } from '../env';
 import { errorResponse, failure } from '../errors';
+import { AUTHENTICATED, body, error, errors, identityOperationId, json, noContent, PUBLIC } from '../openapi-docs';
+import { DatabaseList, EmailSet, IdentitiesByEmail, IdentityToken, WebsocketToken } from '../openapi-schemas';
 import { email } from '../schemas';
 import { validate } from '../validate';
 
@@ -41,15 +44,97 @@ export const optionalEmailQuery = z.object({ email: z.preprocess((v) => (v === '
 
 const OTHER_IDENTITY = 'The token belongs to another identity.';
 
+const NOT_THAT_IDENTITY = error(401, 'unauthorized: no valid token, or the token of another identity.');
+const ADDRESS_TAKEN = error(
+  403,
+  'forbidden: the address is registered to another identity, or a cookie-authenticated request came from an origin that is not allowed.',
+);
+
+// The member routes are mounted under both prefixes; their tags come from the prefix's group.
+const docs = {
+  verify: describeRoute({
+    operationId: identityOperationId('verifyIdentityToken'),
+    summary: 'Check that the token is valid and belongs to this identity',
+    security: AUTHENTICATED,
+    responses: {
+      204: noContent('Valid, and this identity’s.'),
+      ...errors(401, 503),
+      400: error(400, 'invalid_request: a malformed identity, or a valid token of another identity.'),
+    },
+  }),
+  setEmail: describeRoute({
+    operationId: identityOperationId('setIdentityEmail'),
+    summary: 'Attach an unverified email to the caller’s identity',
+    security: AUTHENTICATED,
+    responses: { 200: json('Attached.', EmailSet), ...errors(400, 403, 503), 401: NOT_THAT_IDENTITY },
+  }),
+  listDatabases: describeRoute({
+    operationId: identityOperationId('listIdentityDatabases'),
+    summary: 'The database addresses registered to an identity',
+    security: PUBLIC,
+    responses: { 200: json('The addresses.', DatabaseList), ...errors(400, 503) },
+  }),
+  registerDatabase: describeRoute({
+    operationId: identityOperationId('registerIdentityDatabase'),
+    summary: 'Register a database address to the caller’s identity',
+    security: AUTHENTICATED,
+    responses: { 204: noContent('Registered (or it was already).'), ...errors(400, 503), 401: NOT_THAT_IDENTITY, 403: ADDRESS_TAKEN },
+  }),
+  removeDatabase: describeRoute({
+    operationId: identityOperationId('removeIdentityDatabase'),
+    summary: 'Remove a database address from the caller’s identity',
+    security: AUTHENTICATED,
+    responses: { 204: noContent('Removed (or it was not there).'), ...errors(400, 403, 503), 401: NOT_THAT_IDENTITY },
+  }),
+  create: describeRoute({
+    operationId: 'createSpacetimeIdentity',
+    summary: 'A new anonymous account and its long-lived identity token',
+    security: PUBLIC,
+    responses: {
+      200: json('The identity and its token.', IdentityToken),
+      ...errors(503),
+      429: error(429, 'rate_limited: too many identities created from this client IP.'),
+    },
+  }),
+  createLegacy: describeRoute({
+    operationId: 'legacyCreateIdentity',
+    summary: 'A new anonymous account, with an unverified email when given',
+    security: PUBLIC,
+    responses: {
+      200: json('The identity and its token.', IdentityToken),
+      ...errors(400, 503),
+      429: error(429, 'rate_limited: too many identities created from this client IP.'),
+    },
+  }),
+  findByEmail: describeRoute({
+    operationId: 'legacyFindIdentitiesByEmail',
+    summary: 'The identities that verified or claimed an email',
+    security: PUBLIC,
+    responses: { 200: json('The identities (an empty list when none).', IdentitiesByEmail), ...errors(400, 503) },
+  }),
+  websocketToken: describeRoute({
+    operationId: identityOperationId('createWebsocketToken'),
+    summary: 'A short-lived token (60 s) for a SpacetimeDB connection',
+    security: AUTHENTICATED,
+    responses: { 200: json('The token.', WebsocketToken), ...errors(401, 403, 503) },
+  }),
+  publicKey: describeRoute({
+    operationId: 'getPublicKey',
+    summary: 'The SPKI PEM that verifies identity tokens',
+    security: PUBLIC,
+    responses: { 200: body('-----BEGIN PUBLIC KEY----- …', 'application/pem-certificate-chain'), ...errors(503) },
+  }),
+};
+
 /** `/:identity/…` routes, the same under `/v1/identity` and the legacy `/identity`. */
 function identityMemberRoutes(deps: Deps) {
   const caller = requireCaller(deps);
   return new Hono<AppEnv>()
-    .get('/:identity/verify', validate('param', identityParam), caller, (c) => {
+    .get('/:identity/verify', docs.verify, validate('param', identityParam), caller, (c) => {
       if (c.var.caller.user.identity !== c.req.valid('param').identity) return errorResponse(c, 'invalid_request', OTHER_IDENTITY);
       return c.body(null, 204);
     })
-    .post('/:identity/set-email', validate('param', identityParam), caller, validate('query', emailQuery), async (c) => {
+    .post('/:identity/set-email', docs.setEmail, validate('param', identityParam), caller, validate('query', emailQuery), async (c) => {
       const { identity } = c.req.valid('param');
       const { user } = c.var.caller;
       if (user.identity !== identity) return errorResponse(c, 'unauthorized', OTHER_IDENTITY);
@@ -57,10 +142,10 @@ function identityMemberRoutes(deps: Deps) {
       await setUnverifiedEmail(deps, user, email, c.var.meta);
       return c.json({ identity, email }, 200);
     })
-    .get('/:identity/databases', validate('param', identityParam), async (c) => {
+    .get('/:identity/databases', docs.listDatabases, validate('param', identityParam), async (c) => {
       return c.json({ addresses: await listIdentityDatabases(deps, c.req.valid('param').identity) }, 200);
     })
-    .put('/:identity/databases/:address', validate('param', databaseParam), caller, async (c) => {
+    .put('/:identity/databases/:address', docs.registerDatabase, validate('param', databaseParam), caller, async (c) => {
       const { identity, address } = c.req.valid('param');
       const { user } = c.var.caller;
       if (user.identity !== identity) return errorResponse(c, 'unauthorized', OTHER_IDENTITY);
@@ -69,7 +154,7 @@ function identityMemberRoutes(deps: Deps) {
       }
       return c.body(null, 204);
     })
-    .delete('/:identity/databases/:address', validate('param', databaseParam), caller, async (c) => {
+    .delete('/:identity/databases/:address', docs.removeDatabase, validate('param', databaseParam), caller, async (c) => {
       const { identity, address } = c.req.valid('param');
       const { user } = c.var.caller;
       if (user.identity !== identity) return errorResponse(c, 'unauthorized', OTHER_IDENTITY);
@@ -81,13 +166,14 @@ function identityMemberRoutes(deps: Deps) {
 /** `/v1/identity`: SpacetimeDB's current identity API. */
 export function spacetimeIdentityRoutes(deps: Deps) {
   return new Hono<AppEnv>()
-    .post('/', async (c) => {
+    .use(describeRoute({ tags: ['spacetime'] }))
+    .post('/', docs.create, async (c) => {
       const result = await createAnonymousAccount(deps, null, c.var.meta);
       if (!result.ok) return failure(c, result);
       return c.json({ identity: result.user.identity, token: result.token }, 200);
     })
-    .post('/websocket-token', requireCaller(deps), async (c) => c.json({ token: await mintWebsocketToken(deps, c.var.caller) }, 200))
-    .get('/public-key', async (c) => {
+    .post('/websocket-token', docs.websocketToken, requireCaller(deps), async (c) => c.json({ token: await mintWebsocketToken(deps, c.var.caller) }, 200))
+    .get('/public-key', docs.publicKey, async (c) => {
       const key = await getSigningKey(deps);
       return c.body(key.publicPem, 200, { 'Content-Type': 'application/pem-certificate-chain' });
     })
@@ -97,14 +183,15 @@ export function spacetimeIdentityRoutes(deps: Deps) {
 /** `/identity`: the routes of SpacetimeDB before 1.0. */
 export function legacyIdentityRoutes(deps: Deps) {
   return new Hono<AppEnv>()
-    .post('/', validate('query', optionalEmailQuery), async (c) => {
+    .use(describeRoute({ tags: ['spacetime-legacy'] }))
+    .post('/', docs.createLegacy, validate('query', optionalEmailQuery), async (c) => {
       const result = await createAnonymousAccount(deps, c.req.valid('query').email ?? null, c.var.meta);
       if (!result.ok) return failure(c, result);
       return c.json({ identity: result.user.identity, token: result.token }, 200);
     })
-    .get('/', validate('query', emailQuery), async (c) => {
+    .get('/', docs.findByEmail, validate('query', emailQuery), async (c) => {
       return c.json({ identities: await findIdentitiesByEmail(deps, c.req.valid('query').email) }, 200);
     })
-    .post('/websocket_token', requireCaller(deps), async (c) => c.json({ token: await mintWebsocketToken(deps, c.var.caller) }, 200))
+    .post('/websocket_token', docs.websocketToken, requireCaller(deps), async (c) => c.json({ token: await mintWebsocketToken(deps, c.var.caller) }, 200))
     .route('/', identityMemberRoutes(deps));
 }

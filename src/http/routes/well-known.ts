@@ -1,15 +1,35 @@
 import { Hono } from 'hono';
+import { describeRoute } from 'hono-openapi';
 import type { Deps } from '../../deps';
 import { getSigningKey, SIGNING_ALG } from '../../domain/spacetime/keys';
 import type { AppEnv } from '../env';
+import { errors, json, PUBLIC } from '../openapi-docs';
+import { Jwks, OpenIdConfiguration } from '../openapi-schemas';
 
 const CACHE = 'public, max-age=300';
+
+const docs = {
+  configuration: describeRoute({
+    operationId: 'getOpenIdConfiguration',
+    summary: 'OpenID Connect discovery document',
+    tags: ['discovery'],
+    security: PUBLIC,
+    responses: { 200: json('The issuer’s metadata.', OpenIdConfiguration) },
+  }),
+  jwks: describeRoute({
+    operationId: 'getJwks',
+    summary: 'The public keys that verify this issuer’s tokens',
+    tags: ['discovery'],
+    security: PUBLIC,
+    responses: { 200: json('A JWK set; every key has a kid.', Jwks), ...errors(503) },
+  }),
+};
 
 /** OpenID Connect discovery: what SpacetimeDB reads to verify this issuer's tokens offline. */
 export function wellKnownRoutes(deps: Deps) {
   const issuer = deps.config.issuer;
   return new Hono<AppEnv>()
-    .get('/openid-configuration', (c) => {
+    .get('/openid-configuration', docs.configuration, (c) => {
       c.header('Cache-Control', CACHE);
       return c.json(
         {
@@ -23,7 +43,7 @@ export function wellKnownRoutes(deps: Deps) {
         200,
       );
     })
-    .get('/jwks.json', async (c) => {
+    .get('/jwks.json', docs.jwks, async (c) => {
       const key = await getSigningKey(deps);
       c.header('Cache-Control', CACHE);
       return c.json({ keys: [key.publicJwk] }, 200);
