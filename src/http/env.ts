@@ -5,6 +5,8 @@ import type { Caller } from '../domain/spacetime/tokens';
 /** Hono's per-request variables. */
 export interface AppEnv {
   Variables: {
+    /** Set by `requestId`: the answer's `X-Request-Id`, also in the request's log line. */
+    requestId: string;
     meta: RequestMeta;
     auth: SessionAuth;
     /** Set by `requireCaller`: the account behind an identity token or a session token. */

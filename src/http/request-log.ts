@@ -1,7 +1,8 @@
 import type { MiddlewareHandler } from 'hono';
-import { requestId as requestIdMiddleware, type RequestIdVariables } from 'hono/request-id';
+import { requestId as requestIdMiddleware } from 'hono/request-id';
 import type { Deps } from '../deps';
 import { randomHex } from '../domain/crypto';
+import type { AppEnv } from './env';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -9,7 +10,7 @@ export const REQUEST_ID_HEADER = 'x-request-id';
  * `X-Request-Id`: an incoming id is kept when it is a short token (`[A-Za-z0-9_=-]`, up to 128
  * characters, hono's rule), so it cannot break a log line or a header; else a new one is made.
  */
-export function requestId(deps: Pick<Deps, 'random'>): MiddlewareHandler<{ Variables: RequestIdVariables }> {
+export function requestId(deps: Pick<Deps, 'random'>): MiddlewareHandler<AppEnv> {
   return requestIdMiddleware({ limitLength: 128, headerName: REQUEST_ID_HEADER, generator: () => randomHex(deps.random, 12) });
 }
 
@@ -18,7 +19,7 @@ export function requestId(deps: Pick<Deps, 'random'>): MiddlewareHandler<{ Varia
  * is logged, never the query string or headers, so no code, token, cookie or key reaches a log.
  * Runs after `requestId`, whose id it logs and makes sure the answer carries.
  */
-export function requestLog(deps: Pick<Deps, 'log'>): MiddlewareHandler<{ Variables: RequestIdVariables }> {
+export function requestLog(deps: Pick<Deps, 'log'>): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = performance.now();
     const requestId = c.var.requestId;
