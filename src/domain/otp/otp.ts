@@ -2,6 +2,7 @@ import { and, eq, gt, lt, sql } from 'drizzle-orm';
 import { otpCodes } from '../../db/schema';
 import type { Deps } from '../../deps';
 import { constantTimeEqual, hmacSha256Hex, importHmacKey, randomDigits } from '../crypto';
+import { clientRateLimitKey } from '../client-address';
 import { clearRateLimit, hitRateLimit } from '../rate-limit';
 import { fail, type Result } from '../result';
 
@@ -33,8 +34,9 @@ export async function requestCode(
   ipAddress: string | null,
 ): Promise<Result<{ expiresAt: Date }, 'rate_limited'>> {
   if (deps.config.rateLimit) {
+    // The client's limit first: a client already refused must not spend the email's sends.
     const rules = [{ key: `otp-send:email:${email}`, ...SEND_LIMIT_PER_EMAIL }];
-    if (ipAddress) rules.push({ key: `otp-send:ip:${ipAddress}`, ...SEND_LIMIT_PER_IP });
+    if (ipAddress) rules.unshift({ key: `otp-send:ip:${clientRateLimitKey(ipAddress)}`, ...SEND_LIMIT_PER_IP });
     for (const rule of rules) {
       const decision = await hitRateLimit(deps, rule);
       if (!decision.allowed) return fail('rate_limited', 'Too many codes requested; try again later.', decision.retryAfter);

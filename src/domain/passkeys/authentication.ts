@@ -9,6 +9,7 @@ import { and, eq } from 'drizzle-orm';
 import { passkeys, users } from '../../db/schema';
 import type { Deps, RequestMeta } from '../../deps';
 import { recordActivity } from '../activity/record';
+import { clientRateLimitKey } from '../client-address';
 import { hitRateLimit } from '../rate-limit';
 import { fail, type Failure, type Result } from '../result';
 import { challengeOfResponse, consumeChallenge, storeChallenge } from './challenges';
@@ -26,7 +27,7 @@ export async function createAuthenticationOptions(
   meta: RequestMeta,
 ): Promise<Result<{ options: PublicKeyCredentialRequestOptionsJSON }, 'rate_limited'>> {
   if (deps.config.rateLimit && meta.ipAddress) {
-    const decision = await hitRateLimit(deps, { key: `passkey-options:ip:${meta.ipAddress}`, ...OPTIONS_LIMIT_PER_IP });
+    const decision = await hitRateLimit(deps, { key: `passkey-options:ip:${clientRateLimitKey(meta.ipAddress)}`, ...OPTIONS_LIMIT_PER_IP });
     if (!decision.allowed) return fail('rate_limited', 'Too many sign-in attempts; try again later.', decision.retryAfter);
   }
   const options = await generateAuthenticationOptions({
