@@ -4,6 +4,7 @@ import { recordActivity } from '../activity/record';
 import { consumeCode } from '../otp/otp';
 import { consumeSignInToken } from '../passkeys/sign-in-tokens';
 import { fail, type Result } from '../result';
+import { attemptSignIn } from '../sign-in-failures';
 import { findOrCreateUserByEmail, findUserByEmail } from '../users/users';
 import { createSession, type SessionMethod } from './sessions';
 
@@ -17,11 +18,13 @@ export type SignInResult = Result<{ token: string; session: SessionRow; user: Us
 
 /**
  * Exchanges a one-time secret for a session: an emailed code (`otp`, creating the account on
- * first use) or a passkey sign-in token (`passkey`). A refused (`rate_limited`) attempt is not
- * logged.
+ * first use) or a passkey sign-in token (`passkey`). Failures count against the client's
+ * budget of failed sign-ins; a refused (`rate_limited`) attempt is not logged.
  */
 export function signIn(deps: Deps, input: SignInInput, meta: RequestMeta): Promise<SignInResult> {
-  return input.method === 'passkey' ? signInWithPasskeyToken(deps, input, meta) : signInWithCode(deps, input, meta);
+  return attemptSignIn(deps, meta, () =>
+    input.method === 'passkey' ? signInWithPasskeyToken(deps, input, meta) : signInWithCode(deps, input, meta),
+  );
 }
 
 async function signInWithCode(deps: Deps, input: SignInInput, meta: RequestMeta): Promise<SignInResult> {

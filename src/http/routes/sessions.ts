@@ -27,7 +27,7 @@ const docs = {
     responses: {
       201: '{ token, session, user }; sets the session cookie.',
       401: 'invalid_code: a wrong, expired, used or burned code or token.',
-      429: 'rate_limited: too many wrong tries for this email.',
+      429: 'rate_limited: too many wrong tries for this email, or too many failed sign-ins from this client address.',
     },
   },
   list: { summary: "The caller's live sessions, newest first", responses: { 200: '{ sessions: Session[] }' } },
