@@ -1,5 +1,6 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { rateLimits } from '../db/schema';
+import type { Executor } from '../db/database';
 import type { Deps } from '../deps';
 
 export interface RateLimitRule {
@@ -9,29 +10,66 @@ export interface RateLimitRule {
   windowMs: number;
 }
 
-export type RateLimitDecision = { allowed: true } | { allowed: false; retryAfter: number };
+/** One admitted hit, so that it can be given back (`releaseRateLimitHit`). */
+export interface RateLimitHit {
+  key: string;
+  at: Date;
+}
+
+export type RateLimitDecision = { allowed: true; hit: RateLimitHit } | { allowed: false; retryAfter: number };
+
+const timestamptz = (date: Date) => sql`${date.toISOString()}::timestamptz`;
+
+/** The row's hits that are still inside the window that ends now. */
+const liveHits = (since: Date) =>
+  sql`array(select h from unnest(${rateLimits.hits}) as h where h > ${timestamptz(since)} order by h)`;
 
 /**
- * Counts one hit against a fixed window kept in the database, in a single upsert, so that
- * concurrent requests and separate processes see one counter.
+ * Counts one hit against a sliding window kept in the database: no span of `windowMs` ever
+ * admits more than `limit` hits, wherever they fall against a clock edge. A single upsert
+ * decides and records the hit, so concurrent requests and separate processes see one counter;
+ * a refused hit is not recorded, so hammering a closed limit does not keep it closed.
  */
-export async function hitRateLimit(deps: Pick<Deps, 'db' | 'clock'>, rule: RateLimitRule): Promise<RateLimitDecision> {
+export async function hitRateLimit(
+  deps: Pick<Deps, 'db' | 'clock'>,
+  rule: RateLimitRule,
+  executor: Executor = deps.db,
+): Promise<RateLimitDecision> {
   const now = deps.clock.now();
-  const nowSql = sql`${now.toISOString()}::timestamptz`;
+  const since = new Date(now.getTime() - rule.windowMs);
   const resetAt = new Date(now.getTime() + rule.windowMs);
-  const [row] = await deps.db
+  const [admitted] = await executor
     .insert(rateLimits)
-    .values({ key: rule.key, count: 1, resetAt })
+    .values({ key: rule.key, hits: sql`array[${timestamptz(now)}]`, resetAt })
     .onConflictDoUpdate({
       target: rateLimits.key,
-      set: {
-        count: sql`case when ${rateLimits.resetAt} <= ${nowSql} then 1 else ${rateLimits.count} + 1 end`,
-        resetAt: sql`case when ${rateLimits.resetAt} <= ${nowSql} then ${resetAt.toISOString()}::timestamptz else ${rateLimits.resetAt} end`,
-      },
+      set: { hits: sql`${liveHits(since)} || ${timestamptz(now)}`, resetAt },
+      setWhere: sql`cardinality(${liveHits(since)}) < ${rule.limit}`,
     })
-    .returning({ count: rateLimits.count, resetAt: rateLimits.resetAt });
-  if (!row || row.count <= rule.limit) return { allowed: true };
-  return { allowed: false, retryAfter: Math.max(1, Math.ceil((row.resetAt.getTime() - now.getTime()) / 1000)) };
+    .returning({ key: rateLimits.key });
+  if (admitted) return { allowed: true, hit: { key: rule.key, at: now } };
+
+  // Refused: the limit opens again when the oldest hit in the window leaves it.
+  const [row] = await executor
+    .select({
+      oldest: sql<number | null>`(select extract(epoch from min(h)) * 1000 from unnest(${rateLimits.hits}) as h where h > ${timestamptz(since)})`.mapWith(
+        (value) => (value === null ? null : Number(value)),
+      ),
+    })
+    .from(rateLimits)
+    .where(eq(rateLimits.key, rule.key));
+  const opensAt = row?.oldest != null ? row.oldest + rule.windowMs : now.getTime();
+  return { allowed: false, retryAfter: Math.max(1, Math.ceil((opensAt - now.getTime()) / 1000)) };
+}
+
+/** Gives one admitted hit back, e.g. when what it was reserved for turned out not to count. */
+export async function releaseRateLimitHit(deps: Pick<Deps, 'db'>, hit: RateLimitHit): Promise<void> {
+  const at = timestamptz(hit.at);
+  const position = sql`array_position(${rateLimits.hits}, ${at})`;
+  await deps.db
+    .update(rateLimits)
+    .set({ hits: sql`${rateLimits.hits}[:${position} - 1] || ${rateLimits.hits}[${position} + 1:]` })
+    .where(and(eq(rateLimits.key, hit.key), sql`${at} = any(${rateLimits.hits})`));
 }
 
 export async function clearRateLimit(deps: Pick<Deps, 'db'>, key: string): Promise<void> {

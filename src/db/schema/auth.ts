@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { index, integer, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 import { users } from './users';
 
@@ -28,12 +29,16 @@ export const sessions = pgTable(
   (t) => [index('sessions_user_id_idx').on(t.userId, t.createdAt)],
 );
 
-/** Fixed-window counters shared by every process: `key` names the limit and its subject. */
+/**
+ * Sliding-window rate limits shared by every process: `key` names the limit and its subject,
+ * `hits` holds the time of every admitted hit still inside the window (at most the limit), and
+ * `reset_at` is when the newest of them leaves it, after which the row may be purged.
+ */
 export const rateLimits = pgTable(
   'rate_limits',
   {
     key: text('key').primaryKey(),
-    count: integer('count').notNull(),
+    hits: timestamp('hits', { withTimezone: true }).array().notNull().default(sql`'{}'`),
     resetAt: timestamp('reset_at', { withTimezone: true }).notNull(),
   },
   (t) => [index('rate_limits_reset_at_idx').on(t.resetAt)],

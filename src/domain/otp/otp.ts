@@ -2,8 +2,9 @@ import { and, eq, gt, lt, sql } from 'drizzle-orm';
 import { otpCodes } from '../../db/schema';
 import type { Deps } from '../../deps';
 import { constantTimeEqual, hmacSha256Hex, importHmacKey, randomDigits } from '../crypto';
+import { clientRateLimitKey } from '../client-address';
 import { clearRateLimit, hitRateLimit } from '../rate-limit';
-import { fail, type Result } from '../result';
+import { fail, type Failure, type Result } from '../result';
 
 export const CODE_TTL_MS = 10 * 60 * 1000;
 export const MAX_TRIES_PER_CODE = 5;
@@ -33,8 +34,9 @@ export async function requestCode(
   ipAddress: string | null,
 ): Promise<Result<{ expiresAt: Date }, 'rate_limited'>> {
   if (deps.config.rateLimit) {
+    // The client's limit first: a client already refused must not spend the email's sends.
     const rules = [{ key: `otp-send:email:${email}`, ...SEND_LIMIT_PER_EMAIL }];
-    if (ipAddress) rules.push({ key: `otp-send:ip:${ipAddress}`, ...SEND_LIMIT_PER_IP });
+    if (ipAddress) rules.unshift({ key: `otp-send:ip:${clientRateLimitKey(ipAddress)}`, ...SEND_LIMIT_PER_IP });
     for (const rule of rules) {
       const decision = await hitRateLimit(deps, rule);
       if (!decision.allowed) return fail('rate_limited', 'Too many codes requested; try again later.', decision.retryAfter);
@@ -63,39 +65,49 @@ export async function requestCode(
 }
 
 /**
- * Checks `code` against the email's live code and consumes it. A try is reserved atomically
- * before the comparison, so parallel guesses cannot exceed the per-code or per-email budgets,
- * and the code is spent by a single DELETE, so only one caller can ever win it.
+ * Why a code was refused: `no_live_code` when the email has no code left to guess (none sent,
+ * expired, used or burned), which costs the email nothing; `invalid_code` when a try was spent.
  */
-export async function consumeCode(
-  deps: Deps,
-  email: string,
-  code: string,
-): Promise<Result<object, 'invalid_code' | 'rate_limited'>> {
-  const emailBudgetKey = `otp-verify:email:${email}`;
-  const budget = await hitRateLimit(deps, { key: emailBudgetKey, limit: MAX_TRIES_PER_EMAIL, windowMs: HOUR_MS });
-  if (!budget.allowed) {
-    return fail('rate_limited', 'Too many wrong codes for this email; try again later.', budget.retryAfter);
-  }
+export type CodeRejection = (Failure<'invalid_code'> & { reason: 'no_live_code' | 'invalid_code' }) | Failure<'rate_limited'>;
 
+const INVALID = 'The code is wrong, expired or already used.';
+
+/**
+ * Checks `code` against the email's live code and consumes it. In one transaction a try is
+ * reserved on the live code (at most 5 per code; the row stays locked) and then charged to the
+ * email (at most 10 per hour, whatever the number of codes sent), so parallel guesses see exact
+ * budgets, and a guess with no live code costs the email nothing. The code is spent by a single
+ * DELETE, so only one caller can ever win it.
+ */
+export async function consumeCode(deps: Deps, email: string, code: string): Promise<{ ok: true } | CodeRejection> {
   const now = deps.clock.now();
-  const [reserved] = await deps.db
-    .update(otpCodes)
-    .set({ attempts: sql`${otpCodes.attempts} + 1` })
-    .where(and(eq(otpCodes.email, email), lt(otpCodes.attempts, MAX_TRIES_PER_CODE), gt(otpCodes.expiresAt, now)))
-    .returning({ codeHash: otpCodes.codeHash });
-  if (!reserved) return fail('invalid_code', 'The code is wrong, expired or already used.');
+  const emailBudgetKey = `otp-verify:email:${email}`;
+  const reservation = await deps.db.transaction(async (tx) => {
+    const [reserved] = await tx
+      .update(otpCodes)
+      .set({ attempts: sql`${otpCodes.attempts} + 1` })
+      .where(and(eq(otpCodes.email, email), lt(otpCodes.attempts, MAX_TRIES_PER_CODE), gt(otpCodes.expiresAt, now)))
+      .returning({ codeHash: otpCodes.codeHash });
+    if (!reserved) return { ...fail('invalid_code', INVALID), reason: 'no_live_code' as const };
+    const budget = await hitRateLimit(deps, { key: emailBudgetKey, limit: MAX_TRIES_PER_EMAIL, windowMs: HOUR_MS }, tx);
+    if (budget.allowed) return { ok: true as const, codeHash: reserved.codeHash };
+    // Refused before the comparison: the code was not guessed at and keeps its try.
+    await tx
+      .update(otpCodes)
+      .set({ attempts: sql`${otpCodes.attempts} - 1` })
+      .where(eq(otpCodes.email, email));
+    return fail('rate_limited', 'Too many wrong codes for this email; try again later.', budget.retryAfter);
+  });
+  if (!reservation.ok) return reservation;
 
   const submitted = await hashCode(deps, email, code);
-  if (!constantTimeEqual(submitted, reserved.codeHash)) {
-    return fail('invalid_code', 'The code is wrong, expired or already used.');
-  }
+  if (!constantTimeEqual(submitted, reservation.codeHash)) return { ...fail('invalid_code', INVALID), reason: 'invalid_code' };
 
   const [consumed] = await deps.db
     .delete(otpCodes)
     .where(and(eq(otpCodes.email, email), eq(otpCodes.codeHash, submitted)))
     .returning({ email: otpCodes.email });
-  if (!consumed) return fail('invalid_code', 'The code is wrong, expired or already used.');
+  if (!consumed) return { ...fail('invalid_code', INVALID), reason: 'invalid_code' };
 
   await clearRateLimit(deps, emailBudgetKey);
   return { ok: true };

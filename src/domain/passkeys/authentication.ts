@@ -9,8 +9,10 @@ import { and, eq } from 'drizzle-orm';
 import { passkeys, users } from '../../db/schema';
 import type { Deps, RequestMeta } from '../../deps';
 import { recordActivity } from '../activity/record';
+import { clientRateLimitKey } from '../client-address';
 import { hitRateLimit } from '../rate-limit';
 import { fail, type Failure, type Result } from '../result';
+import { attemptSignIn } from '../sign-in-failures';
 import { challengeOfResponse, consumeChallenge, storeChallenge } from './challenges';
 import { issueSignInToken } from './sign-in-tokens';
 
@@ -26,7 +28,7 @@ export async function createAuthenticationOptions(
   meta: RequestMeta,
 ): Promise<Result<{ options: PublicKeyCredentialRequestOptionsJSON }, 'rate_limited'>> {
   if (deps.config.rateLimit && meta.ipAddress) {
-    const decision = await hitRateLimit(deps, { key: `passkey-options:ip:${meta.ipAddress}`, ...OPTIONS_LIMIT_PER_IP });
+    const decision = await hitRateLimit(deps, { key: `passkey-options:ip:${clientRateLimitKey(meta.ipAddress)}`, ...OPTIONS_LIMIT_PER_IP });
     if (!decision.allowed) return fail('rate_limited', 'Too many sign-in attempts; try again later.', decision.retryAfter);
   }
   const options = await generateAuthenticationOptions({
@@ -39,17 +41,25 @@ export async function createAuthenticationOptions(
   return { ok: true, options };
 }
 
+type AuthenticationResult = Result<{ token: string; email: string; expiresAt: Date }, 'unauthorized'>;
+
 /**
  * Checks a passkey assertion and, when it holds, hands out a single-use sign-in token for
- * `POST /auth/sessions`. The challenge named in `clientDataJSON` is spent before anything else
- * is looked at; the signature counter is advanced with a compare-and-set so that two
- * assertions carrying the same counter cannot both succeed.
+ * `POST /auth/sessions`. A failure counts against the client's budget of failed sign-ins, and a
+ * client past it is refused before its challenge is touched. The challenge named in
+ * `clientDataJSON` is spent before anything else is looked at; the signature counter is
+ * advanced with a compare-and-set so that two assertions carrying the same counter cannot both
+ * succeed.
  */
-export async function verifyAuthentication(
+export function verifyAuthentication(
   deps: Deps,
   response: AuthenticationResponseJSON,
   meta: RequestMeta,
-): Promise<Result<{ token: string; email: string; expiresAt: Date }, 'unauthorized'>> {
+): Promise<AuthenticationResult | Failure<'rate_limited'>> {
+  return attemptSignIn(deps, meta, () => checkAssertion(deps, response, meta));
+}
+
+async function checkAssertion(deps: Deps, response: AuthenticationResponseJSON, meta: RequestMeta): Promise<AuthenticationResult> {
   const reject = async (reason: string, userId: string | null = null): Promise<Failure<'unauthorized'>> => {
     await recordActivity(deps, { userId, action: 'sign_in_failed', severity: 'warning', meta, metadata: { method: 'passkey', reason } });
     return fail('unauthorized', reason === 'challenge' ? 'The sign-in challenge is unknown, used or expired; start again.' : 'The passkey could not be verified.');

@@ -4,6 +4,7 @@ import { recordActivity } from '../activity/record';
 import { consumeCode } from '../otp/otp';
 import { consumeSignInToken } from '../passkeys/sign-in-tokens';
 import { fail, type Result } from '../result';
+import { attemptSignIn } from '../sign-in-failures';
 import { findOrCreateUserByEmail, findUserByEmail } from '../users/users';
 import { createSession, type SessionMethod } from './sessions';
 
@@ -17,22 +18,30 @@ export type SignInResult = Result<{ token: string; session: SessionRow; user: Us
 
 /**
  * Exchanges a one-time secret for a session: an emailed code (`otp`, creating the account on
- * first use) or a passkey sign-in token (`passkey`).
+ * first use) or a passkey sign-in token (`passkey`). Failures count against the client's
+ * budget of failed sign-ins; a refused (`rate_limited`) attempt is not logged.
  */
-export async function signIn(deps: Deps, input: SignInInput, meta: RequestMeta): Promise<SignInResult> {
-  if (input.method === 'passkey') return signInWithPasskeyToken(deps, input, meta);
+export function signIn(deps: Deps, input: SignInInput, meta: RequestMeta): Promise<SignInResult> {
+  return attemptSignIn(deps, meta, () =>
+    input.method === 'passkey' ? signInWithPasskeyToken(deps, input, meta) : signInWithCode(deps, input, meta),
+  );
+}
 
+async function signInWithCode(deps: Deps, input: SignInInput, meta: RequestMeta): Promise<SignInResult> {
   const consumed = await consumeCode(deps, input.email, input.token);
   if (!consumed.ok) {
-    const user = await findUserByEmail(deps, input.email);
+    if (consumed.code === 'rate_limited') return consumed;
+    // A guess at an email with no live code could never succeed; it is kept off that account's
+    // log, which anyone could otherwise fill without sending the address a code.
+    const user = consumed.reason === 'no_live_code' ? null : await findUserByEmail(deps, input.email);
     await recordActivity(deps, {
       userId: user?.id ?? null,
       action: 'sign_in_failed',
       severity: 'warning',
       meta,
-      metadata: { method: input.method, reason: consumed.code },
+      metadata: { method: input.method, reason: consumed.reason },
     });
-    return consumed;
+    return fail('invalid_code', consumed.message);
   }
   const user = await findOrCreateUserByEmail(deps, input.email);
   const { token, session } = await createSession(deps, user, 'otp', meta);

@@ -2,6 +2,7 @@ import { and, asc, eq, or, sql } from 'drizzle-orm';
 import { identityDatabases, users, type UserRow } from '../../db/schema';
 import type { Deps, RequestMeta } from '../../deps';
 import { recordActivity } from '../activity/record';
+import { clientRateLimitKey } from '../client-address';
 import { hitRateLimit } from '../rate-limit';
 import { fail, type Result } from '../result';
 import { newUserRow } from '../users/users';
@@ -20,7 +21,7 @@ export async function createAnonymousAccount(
   meta: RequestMeta,
 ): Promise<Result<{ user: UserRow; token: string }, 'rate_limited'>> {
   if (deps.config.rateLimit && meta.ipAddress) {
-    const decision = await hitRateLimit(deps, { key: `identity-create:ip:${meta.ipAddress}`, ...ACCOUNT_CREATE_LIMIT_PER_IP });
+    const decision = await hitRateLimit(deps, { key: `identity-create:ip:${clientRateLimitKey(meta.ipAddress)}`, ...ACCOUNT_CREATE_LIMIT_PER_IP });
     if (!decision.allowed) return fail('rate_limited', 'Too many identities created; try again later.', decision.retryAfter);
   }
   const [user] = await deps.db.insert(users).values(newUserRow(deps, { unverifiedEmail })).returning();

@@ -35,7 +35,7 @@ const docs = {
       201: { ...json('Signed in; sets the session cookie.', SignedIn), headers: SET_COOKIE },
       ...errors(400, 413, 503),
       401: error(401, 'invalid_code: a wrong, expired, used or burned code or token.'),
-      429: error(429, 'rate_limited: too many wrong tries for this email or from this client IP.'),
+      429: error(429, 'rate_limited: too many wrong tries for this email, or too many failed sign-ins from this client address.'),
     },
   }),
   list: describeRoute({
