@@ -11,6 +11,7 @@ import { identityRoutes as profileRoutes } from './http/routes/identities';
 import { demoRoutes } from './http/routes/demo';
 import { passkeyRoutes } from './http/routes/passkeys';
 import { requestLog } from './http/request-log';
+import { securityHeaders } from './http/security-headers';
 import { docsRoutes } from './http/routes/docs';
 import { healthRoutes } from './http/routes/health';
 import { sessionRoutes } from './http/routes/sessions';
@@ -29,6 +30,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 export function createApp(deps: Deps, options: AppOptions = {}) {
   const clientIp = options.clientIp ?? ((c: Context) => c.req.header('cf-connecting-ip') ?? null);
   const app = new Hono<AppEnv>()
+    .use(securityHeaders(deps.config))
     .use(requestLog(deps))
     .use(
       cors({

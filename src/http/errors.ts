@@ -59,7 +59,8 @@ export function failure(c: Context, result: Failure): ErrorResponse {
   return errorResponse(c, result.code, result.message, { retryAfter: result.retryAfter });
 }
 
-export const notFound: NotFoundHandler = (c) => errorResponse(c, 'not_found', `No route for ${c.req.method} ${c.req.path}.`);
+// The body does not echo the path: a reflected path is a foothold for content injection.
+export const notFound: NotFoundHandler = (c) => errorResponse(c, 'not_found', 'No such route.');
 
 export function createErrorHandler(log: Logger): ErrorHandler {
   return (error, c) => {

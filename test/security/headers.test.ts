@@ -1,0 +1,128 @@
+import { Hono } from 'hono';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pagePolicy, securityHeaders } from '../../src/http/security-headers';
+import { createTestContext, ORIGIN, type TestContext, type TestResponse } from '../helpers/app';
+
+let t: TestContext;
+beforeAll(async () => {
+  t = await createTestContext();
+});
+afterAll(() => t.close());
+
+/** The directives of a Content-Security-Policy header, by name. */
+function directives(csp: string | null): Map<string, string> {
+  expect(csp).toBeTruthy();
+  return new Map(
+    csp!
+      .split(';')
+      .map((d) => d.trim())
+      .filter(Boolean)
+      .map((d) => {
+        const [name, ...values] = d.split(/\s+/);
+        return [name!, values.join(' ')];
+      }),
+  );
+}
+
+function expectBaseline(res: TestResponse) {
+  expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+  expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+  expect(directives(res.headers.get('content-security-policy')).get('frame-ancestors')).toBe("'none'");
+}
+
+describe('headers on every response', () => {
+  it('a JSON success, a 401, a 404, a 400 and a CORS preflight all carry nosniff, no-referrer and no framing', async () => {
+    const answers = [
+      await t.request('GET', '/healthz'),
+      await t.request('GET', '/auth/sessions'),
+      await t.request('GET', '/no/such/route'),
+      await t.request('POST', '/auth/verify', { body: '{' }),
+      await t.request('OPTIONS', '/auth/sessions', { headers: { origin: ORIGIN, 'access-control-request-method': 'POST' } }),
+    ];
+    expect(answers.map((r) => r.status)).toEqual([200, 401, 404, 400, 204]);
+    for (const res of answers) expectBaseline(res);
+  });
+
+  it('an API answer gets a CSP that allows nothing', async () => {
+    const res = await t.request('GET', '/healthz');
+    expect(directives(res.headers.get('content-security-policy')).get('default-src')).toBe("'none'");
+  });
+
+  it('no Strict-Transport-Security with an http ISSUER', async () => {
+    const res = await t.request('GET', '/healthz');
+    expect(res.headers.get('strict-transport-security')).toBeNull();
+  });
+
+  it('Strict-Transport-Security with an https ISSUER, on pages and API answers', async () => {
+    const https = await createTestContext({ ISSUER: 'https://auth.example.com' }, { database: t.database });
+    for (const path of ['/healthz', '/', '/docs', '/nowhere']) {
+      const res = await https.request('GET', path);
+      expect(res.headers.get('strict-transport-security'), path).toMatch(/^max-age=\d{7,}/);
+    }
+  });
+});
+
+describe('HTML pages', () => {
+  it('the demo page: frame-ancestors none, scripts only from this origin, no inline script', async () => {
+    const res = await t.request('GET', '/');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    expectBaseline(res);
+    const csp = directives(res.headers.get('content-security-policy'));
+    expect(csp.get('default-src')).toBe("'none'");
+    expect(csp.get('script-src')).toBe("'self'");
+    expect(csp.get('connect-src')).toBe("'self'");
+    // Every script the page includes is a same-origin file the server serves as JavaScript.
+    const html = res.body as string;
+    const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const [, attributes, inline] of scripts) {
+      expect(inline!.trim()).toBe('');
+      const src = /src="([^"]+)"/.exec(attributes!)?.[1];
+      expect(src).toMatch(/^\/[^/]/);
+      const file = await t.request('GET', src!);
+      expect(file.status).toBe(200);
+      expect(file.headers.get('content-type')).toMatch(/^text\/javascript/);
+      expect(file.headers.get('x-content-type-options')).toBe('nosniff');
+    }
+  });
+
+  it('the docs page: frame-ancestors none and no script at all', async () => {
+    const res = await t.request('GET', '/docs');
+    expect(res.status).toBe(200);
+    expectBaseline(res);
+    const csp = directives(res.headers.get('content-security-policy'));
+    expect(csp.get('default-src')).toBe("'none'");
+    expect(csp.has('script-src')).toBe(false);
+    expect(res.body as string).not.toMatch(/<script/i);
+  });
+
+  it('any other HTML answer gets the locked policy without asking for it', async () => {
+    const app = new Hono()
+      .use(securityHeaders({ issuer: 'http://localhost:3000' }))
+      .get('/plain', (c) => c.html('<p>hi</p>'))
+      .get('/page', pagePolicy({ scriptSrc: ["'self'"] }), (c) => c.html('<p>page</p>'));
+    const plain = await app.request('/plain');
+    expect(directives(plain.headers.get('content-security-policy'))).toEqual(
+      new Map([
+        ['default-src', "'none'"],
+        ['base-uri', "'none'"],
+        ['form-action', "'none'"],
+        ['frame-ancestors', "'none'"],
+      ]),
+    );
+    const page = directives((await app.request('/page')).headers.get('content-security-policy'));
+    expect(page.get('script-src')).toBe("'self'");
+    expect(page.get('frame-ancestors')).toBe("'none'");
+  });
+});
+
+describe('404', () => {
+  it('does not echo the request path or method', async () => {
+    const res = await t.request('GET', '/%3Cscript%3Ealert(1)%3C%2Fscript%3E-marker');
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('not_found');
+    const text = JSON.stringify(res.body);
+    expect(text).not.toMatch(/marker|script|GET/i);
+  });
+});
