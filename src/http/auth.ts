@@ -46,21 +46,22 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * CSRF rule for cookie-authenticated state changes: the Origin must be an allowed one or the
- * server's own. Browsers always send Origin on such requests; clients without it are not
- * browsers and carry no ambient cookie risk.
+ * server's own, which is the origin of `ISSUER`: the request's Host is the caller's to choose.
+ * Browsers always send Origin on such requests; clients without it are not browsers and carry no
+ * ambient cookie risk.
  */
-export function isAllowedCookieRequest(c: Context, config: Pick<Config, 'origins'>): boolean {
+export function isAllowedCookieRequest(c: Context, config: Pick<Config, 'origins' | 'issuer'>): boolean {
   if (SAFE_METHODS.has(c.req.method)) return true;
   const origin = c.req.header('origin');
   if (origin === undefined) return c.req.header('sec-fetch-site') !== 'cross-site';
-  return config.origins.includes(origin) || origin === new URL(c.req.url).origin;
+  return config.origins.includes(origin) || origin === new URL(config.issuer).origin;
 }
 
 /**
  * The caller's token, or the error response to send: `401` without a usable credential, `403`
  * for a cookie-authenticated state change from an Origin that is not allowed (CSRF).
  */
-function checkedToken(c: Context, config: Pick<Config, 'origins'>): string | Response {
+function checkedToken(c: Context, config: Pick<Config, 'origins' | 'issuer'>): string | Response {
   const credential = readCredential(c);
   if (credential === null || credential === 'malformed') return errorResponse(c, 'unauthorized');
   if (credential.via === 'cookie' && !isAllowedCookieRequest(c, config)) {

@@ -126,3 +126,27 @@ describe('404', () => {
     expect(text).not.toMatch(/marker|script|GET/i);
   });
 });
+
+const cookieOf = (setCookie: string | null) => setCookie!.split(';')[0]!;
+
+describe("CSRF: the server's own origin is ISSUER's", () => {
+  it('a cookie-authenticated state change is refused when Origin merely matches the Host the request names', async () => {
+    const s = await t.signIn();
+    const res = await t.request('DELETE', 'http://evil.example/auth/sessions', {
+      headers: { cookie: cookieOf(s.setCookie), origin: 'http://evil.example', host: 'evil.example' },
+    });
+    expect(res.status).toBe(403);
+    expect(res.body.error.code).toBe('forbidden');
+    expect((await t.request('GET', '/auth/sessions/current', { token: s.token })).status).toBe(200);
+  });
+
+  it("a page on ISSUER's origin may change state by cookie, whatever Host the request came in on", async () => {
+    const issuer = await createTestContext({ ISSUER: 'https://auth.example.com' }, { database: t.database });
+    const s = await issuer.signIn();
+    const res = await issuer.request('DELETE', 'http://10.0.0.5:3000/auth/sessions', {
+      headers: { cookie: cookieOf(s.setCookie), origin: 'https://auth.example.com' },
+    });
+    expect(res.status).toBe(204);
+    expect((await issuer.request('GET', '/auth/sessions/current', { token: s.token })).status).toBe(401);
+  });
+});
