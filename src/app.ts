@@ -4,6 +4,7 @@ import { cors } from 'hono/cors';
 import type { RouterRoute } from 'hono/types';
 import type { Deps } from './deps';
 import type { AppEnv } from './http/env';
+import { challengeWith } from './http/auth';
 import { createErrorHandler, errorResponse, notFound } from './http/errors';
 import { activityRoutes } from './http/routes/activity';
 import { adminRoutes } from './http/routes/admin';
@@ -38,11 +39,15 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
         credentials: true,
         allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
         allowHeaders: ['Content-Type', 'Authorization'],
-        exposeHeaders: ['Retry-After', 'X-Request-Id'],
+        exposeHeaders: ['Retry-After', 'X-Request-Id', 'WWW-Authenticate'],
         maxAge: 600,
       }),
     )
     .use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => errorResponse(c, 'payload_too_large') }))
+    .use(challengeWith(deps.config, ['Bearer']))
+    // The SpacetimeDB-style routes also name Basic, which older SpacetimeDB clients send.
+    .use('/v1/identity/*', challengeWith(deps.config, ['Bearer', 'Basic']))
+    .use('/identity/*', challengeWith(deps.config, ['Bearer', 'Basic']))
     .use(async (c, next) => {
       c.set('meta', { ipAddress: clientIp(c), userAgent: c.req.header('user-agent')?.slice(0, 512) ?? null });
       await next();

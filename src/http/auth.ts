@@ -42,6 +42,19 @@ export function readCredential(c: Context): Credential | 'malformed' | null {
   return cookie ? { token: cookie, via: 'cookie' } : null;
 }
 
+/**
+ * The challenges a `401` answer carries from here on (`errorResponse` writes them): one per
+ * scheme, all in the realm of `ISSUER`, which names this server whatever RP_NAME says.
+ */
+export function challengeWith(config: Pick<Config, 'issuer'>, schemes: readonly ('Bearer' | 'Basic')[]): MiddlewareHandler<AppEnv> {
+  const realm = config.issuer.replace(/["\\]/g, '\\$&');
+  const challenges = schemes.map((scheme) => `${scheme} realm="${realm}"`);
+  return async (c, next) => {
+    c.set('challenges', challenges);
+    await next();
+  };
+}
+
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**

@@ -150,3 +150,47 @@ describe("CSRF: the server's own origin is ISSUER's", () => {
     expect((await issuer.request('GET', '/auth/sessions/current', { token: s.token })).status).toBe(401);
   });
 });
+
+describe('401 challenges', () => {
+  const challenges = (res: TestResponse) => res.headers.get('www-authenticate');
+
+  it('a session route names Bearer in the realm of ISSUER', async () => {
+    for (const res of [
+      await t.request('GET', '/auth/sessions'),
+      await t.request('GET', '/auth/passkeys', { token: 'not.valid' }),
+      await t.request('GET', '/activity', { headers: { authorization: 'Digest x' } }),
+    ]) {
+      expect(res.status).toBe(401);
+      expect(challenges(res)).toBe('Bearer realm="http://localhost:3000"');
+    }
+  });
+
+  it('a failed sign-in (401 invalid_code) carries the challenge too', async () => {
+    const res = await t.request('POST', '/auth/sessions', { body: { method: 'otp', email: 'nobody@example.com', token: '000000' } });
+    expect(res.status).toBe(401);
+    expect(challenges(res)).toBe('Bearer realm="http://localhost:3000"');
+  });
+
+  it('the identity routes, new and legacy, name Bearer and Basic', async () => {
+    const { identity, token } = (await t.request('POST', '/v1/identity')).body;
+    const other = (await t.request('POST', '/v1/identity')).body;
+    for (const res of [
+      await t.request('POST', '/v1/identity/websocket-token'),
+      await t.request('POST', '/identity/websocket_token', { token: 'garbage' }),
+      await t.request('GET', `/v1/identity/${identity}/verify`),
+      // Refused by the route itself, not the auth middleware: another identity's token.
+      await t.request('POST', `/identity/${other.identity}/set-email?email=a@example.com`, { token }),
+    ]) {
+      expect(res.status).toBe(401);
+      expect(challenges(res)).toBe('Bearer realm="http://localhost:3000", Basic realm="http://localhost:3000"');
+    }
+  });
+
+  it('the realm follows ISSUER; other statuses carry no challenge', async () => {
+    const issuer = await createTestContext({ ISSUER: 'https://auth.example.com' }, { database: t.database });
+    expect(challenges(await issuer.request('GET', '/auth/sessions'))).toBe('Bearer realm="https://auth.example.com"');
+    const s = await issuer.signIn();
+    expect(challenges(await issuer.request('GET', '/auth/sessions', { token: s.token }))).toBeNull();
+    expect(challenges(await issuer.request('GET', '/nowhere'))).toBeNull();
+  });
+});
