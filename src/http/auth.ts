@@ -4,7 +4,7 @@ import type { Config } from '../config';
 import type { Deps } from '../deps';
 import { validateSessionToken } from '../domain/sessions/sessions';
 import { authenticateCaller } from '../domain/spacetime/tokens';
-import { SESSION_COOKIE } from './cookies';
+import { refreshSessionCookie, SESSION_COOKIE } from './cookies';
 import type { AppEnv } from './env';
 import { errorResponse } from './errors';
 import { documentSecurity } from './route-docs';
@@ -71,27 +71,32 @@ export function isAllowedCookieRequest(c: Context, config: Pick<Config, 'origins
 }
 
 /**
- * The caller's token, or the error response to send: `401` without a usable credential, `403`
- * for a cookie-authenticated state change from an Origin that is not allowed (CSRF).
+ * The caller's credential, or the error response to send: `401` without a usable credential,
+ * `403` for a cookie-authenticated state change from an Origin that is not allowed (CSRF).
  */
-function checkedToken(c: Context, config: Pick<Config, 'origins' | 'issuer'>): string | Response {
+function checkedCredential(c: Context, config: Pick<Config, 'origins' | 'issuer'>): Credential | Response {
   const credential = readCredential(c);
   if (credential === null || credential === 'malformed') return errorResponse(c, 'unauthorized');
   if (credential.via === 'cookie' && !isAllowedCookieRequest(c, config)) {
     return errorResponse(c, 'forbidden', 'Cross-origin request with a session cookie from an origin that is not allowed.');
   }
-  return credential.token;
+  return credential;
 }
 
-/** Requires a valid session token and puts `{ session, user }` in `c.var.auth`. */
+/**
+ * Requires a valid session token and puts `{ session, user }` in `c.var.auth`. When the check
+ * slid the session's expiry and the token came in the cookie, the answer re-sends the cookie with
+ * the new expiry, so a browser in use keeps its session past the first 30 days.
+ */
 export function requireSession(deps: Pick<Deps, 'db' | 'clock' | 'config'>): MiddlewareHandler<AppEnv> {
   return documentSecurity<MiddlewareHandler<AppEnv>>(async (c, next) => {
-    const token = checkedToken(c, deps.config);
-    if (token instanceof Response) return token;
-    const auth = await validateSessionToken(deps, token);
+    const credential = checkedCredential(c, deps.config);
+    if (credential instanceof Response) return credential;
+    const auth = await validateSessionToken(deps, credential.token);
     if (!auth) return errorResponse(c, 'unauthorized');
     c.set('auth', auth);
     await next();
+    if (auth.slid && credential.via === 'cookie') refreshSessionCookie(c, deps.config, credential.token, auth.session.expiresAt);
   });
 }
 
@@ -101,9 +106,9 @@ export function requireSession(deps: Pick<Deps, 'db' | 'clock' | 'config'>): Mid
  */
 export function requireCaller(deps: Pick<Deps, 'db' | 'clock' | 'config'>): MiddlewareHandler<AppEnv> {
   return documentSecurity<MiddlewareHandler<AppEnv>>(async (c, next) => {
-    const token = checkedToken(c, deps.config);
-    if (token instanceof Response) return token;
-    const caller = await authenticateCaller(deps, token);
+    const credential = checkedCredential(c, deps.config);
+    if (credential instanceof Response) return credential;
+    const caller = await authenticateCaller(deps, credential.token);
     if (!caller) return errorResponse(c, 'unauthorized');
     c.set('caller', caller);
     await next();

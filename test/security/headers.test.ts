@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pagePolicy, securityHeaders } from '../../src/http/security-headers';
 import { createTestContext, ORIGIN, type TestContext, type TestResponse } from '../helpers/app';
+import { DAY, HOUR, MINUTE } from '../helpers/clock';
 
 let t: TestContext;
 beforeAll(async () => {
@@ -192,5 +193,54 @@ describe('401 challenges', () => {
     const s = await issuer.signIn();
     expect(challenges(await issuer.request('GET', '/auth/sessions', { token: s.token }))).toBeNull();
     expect(challenges(await issuer.request('GET', '/nowhere'))).toBeNull();
+  });
+});
+
+describe('the session cookie follows a sliding session', () => {
+  const expiresOf = (setCookie: string) => new Date(/;\s*Expires=([^;]+)/i.exec(setCookie)![1]!).getTime();
+  const sessionCookies = (res: TestResponse) => res.headers.getSetCookie().filter((c) => c.startsWith('session='));
+
+  it('is re-sent with the new expiry when a cookie-authenticated request slides the session', async () => {
+    const s = await t.signIn();
+    const cookie = cookieOf(s.setCookie);
+    const first = expiresOf(s.setCookie!);
+
+    // Within the hour nothing slides and nothing is re-sent.
+    t.clock.advance(10 * MINUTE);
+    expect(sessionCookies(await t.request('GET', '/auth/sessions/current', { headers: { cookie } }))).toEqual([]);
+
+    t.clock.advance(20 * DAY);
+    const slid = await t.request('GET', '/auth/sessions/current', { headers: { cookie } });
+    expect(slid.status).toBe(200);
+    const [resent] = sessionCookies(slid);
+    expect(resent).toBeDefined();
+    expect(cookieOf(resent!)).toBe(cookie);
+    expect(resent).toMatch(/HttpOnly/i);
+    expect(resent).toMatch(/SameSite=Lax/i);
+    // Expires has whole seconds.
+    expect(expiresOf(resent!)).toBe(Math.floor(new Date(slid.body.session.expiresAt).getTime() / 1000) * 1000);
+    expect(expiresOf(resent!)).toBeGreaterThan(first + 19 * DAY);
+
+    // Past the first cookie's 30 days the browser still holds a live cookie, and the session answers.
+    t.clock.advance(15 * DAY);
+    expect((await t.request('GET', '/auth/sessions/current', { headers: { cookie } })).status).toBe(200);
+  });
+
+  it('is not sent to a caller that used the Authorization header', async () => {
+    const s = await t.signIn();
+    t.clock.advance(2 * HOUR);
+    const res = await t.request('GET', '/auth/sessions/current', { token: s.token });
+    expect(res.status).toBe(200);
+    expect(sessionCookies(res)).toEqual([]);
+  });
+
+  it('a sign-out that slides the session still only clears the cookie', async () => {
+    const s = await t.signIn();
+    t.clock.advance(2 * HOUR);
+    const res = await t.request('DELETE', '/auth/sessions', { headers: { cookie: cookieOf(s.setCookie), origin: ORIGIN } });
+    expect(res.status).toBe(204);
+    const cookies = sessionCookies(res);
+    expect(cookies).toHaveLength(1);
+    expect(cookies[0]).toMatch(/^session=;/);
   });
 });
