@@ -32,7 +32,7 @@ export async function createAuthenticationOptions(
   const options = await generateAuthenticationOptions({
     rpID: deps.config.rpId,
     allowCredentials: [],
-    userVerification: 'preferred',
+    userVerification: deps.config.passkeyUserVerification,
     challenge: deps.random.bytes(32) as Uint8Array<ArrayBuffer>,
   });
   await storeChallenge(deps, options.challenge, 'authentication', null);
@@ -83,7 +83,7 @@ export async function verifyAuthentication(
         counter: passkey.counter,
         transports: passkey.transports,
       },
-      requireUserVerification: false,
+      requireUserVerification: deps.config.passkeyUserVerification === 'required',
     });
   } catch (error) {
     deps.log.log('info', 'passkey assertion rejected', { passkeyId: passkey.id, error: error instanceof Error ? error.message : String(error) });
