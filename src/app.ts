@@ -4,6 +4,7 @@ import { cors } from 'hono/cors';
 import type { Schema } from 'hono/types';
 import type { Deps } from './deps';
 import type { AppEnv } from './http/env';
+import { challengeWith } from './http/auth';
 import { createErrorHandler, errorResponse, notFound } from './http/errors';
 import { activityRoutes } from './http/routes/activity';
 import { adminRoutes } from './http/routes/admin';
@@ -11,6 +12,7 @@ import { identityRoutes as profileRoutes } from './http/routes/identities';
 import { demoRoutes } from './http/routes/demo';
 import { passkeyRoutes } from './http/routes/passkeys';
 import { requestId, requestLog } from './http/request-log';
+import { securityHeaders } from './http/security-headers';
 import { docsRoutes } from './http/routes/docs';
 import { healthRoutes } from './http/routes/health';
 import { sessionRoutes } from './http/routes/sessions';
@@ -29,6 +31,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 export function createApp(deps: Deps, options: AppOptions = {}) {
   const clientIp = options.clientIp ?? ((c: Context) => c.req.header('cf-connecting-ip') ?? null);
   const app = new Hono<AppEnv>()
+    .use(securityHeaders(deps.config))
     .use(requestId(deps))
     .use(requestLog(deps))
     .use(
@@ -37,11 +40,15 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
         credentials: true,
         allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
         allowHeaders: ['Content-Type', 'Authorization'],
-        exposeHeaders: ['Retry-After', 'X-Request-Id'],
+        exposeHeaders: ['Retry-After', 'X-Request-Id', 'WWW-Authenticate'],
         maxAge: 600,
       }),
     )
     .use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => errorResponse(c, 'payload_too_large') }))
+    .use(challengeWith(deps.config, ['Bearer']))
+    // The SpacetimeDB-style routes also name Basic, which older SpacetimeDB clients send.
+    .use('/v1/identity/*', challengeWith(deps.config, ['Bearer', 'Basic']))
+    .use('/identity/*', challengeWith(deps.config, ['Bearer', 'Basic']))
     .use(async (c, next) => {
       c.set('meta', { ipAddress: clientIp(c), userAgent: c.req.header('user-agent')?.slice(0, 512) ?? null });
       await next();

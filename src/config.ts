@@ -23,6 +23,8 @@ export interface Config {
   jwtPrivateKey: string | undefined;
   tokenAudience: string[];
   adminEmails: string[];
+  /** Whether passkey registration and sign-in insist on the authenticator's user verification (UV flag). */
+  passkeyUserVerification: 'required' | 'preferred';
 }
 
 export class ConfigError extends Error {
@@ -64,6 +66,7 @@ const vars = {
     .optional(),
   TOKEN_AUDIENCE: z.string().optional(),
   ADMIN_EMAILS: z.string().optional(),
+  PASSKEY_USER_VERIFICATION: z.enum(['required', 'preferred'], { error: 'must be required or preferred' }).default('required'),
 } satisfies Record<string, z.ZodType>;
 
 type Env = Record<string, string | undefined>;
@@ -133,6 +136,7 @@ export function parseConfig(env: Env): Config {
     jwtPrivateKey: get('JWT_PRIVATE_KEY')?.replace(/\\n/g, '\n'),
     tokenAudience: tokenAudience.length > 0 ? tokenAudience : ['spacetimedb'],
     adminEmails,
+    passkeyUserVerification: get('PASSKEY_USER_VERIFICATION'),
   };
 }
 

@@ -145,6 +145,43 @@ describe('creating identities', () => {
   });
 });
 
+describe('display name characters', () => {
+  const refused: [string, string][] = [
+    ['a bell (U+0007)', 'Ada\u0007'],
+    ['a newline inside', 'Ada\nLovelace'],
+    ['a leading tab', '\tAda'],
+    ['DEL (U+007F)', 'Ada\u007f'],
+    ['a C1 control (U+0085)', 'Ada\u0085'],
+    ['U+202A left-to-right embedding', '\u202aAda'],
+    ['U+202E right-to-left override', 'evil\u202Egnp.exe'],
+    ['U+2066 left-to-right isolate', '\u2066Ada'],
+    ['U+2069 pop directional isolate', 'Ada\u2069'],
+  ];
+
+  it.each(refused)('refuses %s on create and on update, naming displayName', async (_, name) => {
+    const { token, user } = await t.signIn();
+    const res = await create(token, { displayName: name });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('invalid_request');
+    expect(res.body.error.message).toMatch(/^displayName: /);
+    expect(res.body.error.issues[0].path).toBe('displayName');
+    expect(await t.db.select().from(profiles).where(eq(profiles.userId, user.id))).toHaveLength(0);
+
+    const identity = await created(token);
+    const patched = await t.request('PATCH', `/identities/${identity.id}`, { token, body: { displayName: name } });
+    expect(patched.status).toBe(400);
+    expect(patched.body.error.message).toMatch(/^displayName: /);
+    expect((await t.request('GET', `/identities/${identity.id}`, { token })).body.identity.displayName).toBe('Someone');
+  });
+
+  it.each([['Zoë Ōtsuka'], ['山田 太郎'], ['سارة'], ['👩‍💻 Ada'], ['Ada\u200f'], ['  Ada  ']])('accepts %j', async (name) => {
+    const { token } = await t.signIn();
+    const res = await create(token, { displayName: name });
+    expect(res.status).toBe(201);
+    expect(res.body.identity.displayName).toBe(name.trim());
+  });
+});
+
 describe('updating identities', () => {
   it('changes only the given fields, clears with null and logs the changed field names', async () => {
     const { token, user } = await t.signIn();

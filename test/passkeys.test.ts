@@ -56,7 +56,7 @@ describe('registration', () => {
       user: { id: user!.webauthnUserId, name: account.email },
       attestation: 'none',
       excludeCredentials: [],
-      authenticatorSelection: { residentKey: 'required', requireResidentKey: true, userVerification: 'preferred' },
+      authenticatorSelection: { residentKey: 'required', requireResidentKey: true, userVerification: 'required' },
     });
     expect(res.body.user.id).toMatch(/^[\w-]{43}$/);
     expect(Buffer.from(res.body.user.id, 'base64url').toString('utf8')).not.toContain(account.email);
@@ -182,7 +182,7 @@ describe('sign-in with a passkey', () => {
   it('turns an assertion into a sign-in token and the token into a passkey session', async () => {
     const account = await accountWithPasskey();
     const options = await authenticationOptions();
-    expect(options).toMatchObject({ rpId: 'localhost', allowCredentials: [], userVerification: 'preferred' });
+    expect(options).toMatchObject({ rpId: 'localhost', allowCredentials: [], userVerification: 'required' });
     const [challenge] = await t.db.select().from(webauthnChallenges).where(eq(webauthnChallenges.challenge, options.challenge));
     expect(challenge).toMatchObject({ kind: 'authentication', userId: null, expiresAt: new Date(t.clock.now().getTime() + 5 * MINUTE) });
 

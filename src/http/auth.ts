@@ -5,7 +5,7 @@ import type { Config } from '../config';
 import type { Deps } from '../deps';
 import { validateSessionToken } from '../domain/sessions/sessions';
 import { authenticateCaller } from '../domain/spacetime/tokens';
-import { SESSION_COOKIE } from './cookies';
+import { refreshSessionCookie, SESSION_COOKIE } from './cookies';
 import type { AppEnv } from './env';
 import { errorResponse } from './errors';
 
@@ -37,42 +37,61 @@ export function readCredential(c: Context): Credential | 'malformed' | null {
   return cookie ? { token: cookie, via: 'cookie' } : null;
 }
 
+/**
+ * The challenges a `401` answer carries from here on (`errorResponse` writes them): one per
+ * scheme, all in the realm of `ISSUER`, which names this server whatever RP_NAME says.
+ */
+export function challengeWith(config: Pick<Config, 'issuer'>, schemes: readonly ('Bearer' | 'Basic')[]): MiddlewareHandler<AppEnv> {
+  const realm = config.issuer.replace(/["\\]/g, '\\$&');
+  const challenges = schemes.map((scheme) => `${scheme} realm="${realm}"`);
+  return async (c, next) => {
+    c.set('challenges', challenges);
+    await next();
+  };
+}
+
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * CSRF rule for cookie-authenticated state changes: the Origin must be an allowed one or the
- * server's own. Browsers always send Origin on such requests; clients without it are not
- * browsers and carry no ambient cookie risk.
+ * server's own, which is the origin of `ISSUER`: the request's Host is the caller's to choose.
+ * Browsers always send Origin on such requests; clients without it are not browsers and carry no
+ * ambient cookie risk.
  */
-export function isAllowedCookieRequest(c: Context, config: Pick<Config, 'origins'>): boolean {
+export function isAllowedCookieRequest(c: Context, config: Pick<Config, 'origins' | 'issuer'>): boolean {
   if (SAFE_METHODS.has(c.req.method)) return true;
   const origin = c.req.header('origin');
   if (origin === undefined) return c.req.header('sec-fetch-site') !== 'cross-site';
-  return config.origins.includes(origin) || origin === new URL(c.req.url).origin;
+  return config.origins.includes(origin) || origin === new URL(config.issuer).origin;
 }
 
 /**
- * The caller's token, or the error response to send: `401` without a usable credential, `403`
- * for a cookie-authenticated state change from an Origin that is not allowed (CSRF).
+ * The caller's credential, or the error response to send: `401` without a usable credential,
+ * `403` for a cookie-authenticated state change from an Origin that is not allowed (CSRF).
  */
-function checkedToken(c: Context, config: Pick<Config, 'origins'>): string | Response {
+function checkedCredential(c: Context, config: Pick<Config, 'origins' | 'issuer'>): Credential | Response {
   const credential = readCredential(c);
   if (credential === null || credential === 'malformed') return errorResponse(c, 'unauthorized');
   if (credential.via === 'cookie' && !isAllowedCookieRequest(c, config)) {
     return errorResponse(c, 'forbidden', 'Cross-origin request with a session cookie from an origin that is not allowed.');
   }
-  return credential.token;
+  return credential;
 }
 
-/** Requires a valid session token and puts `{ session, user }` in `c.var.auth`. */
+/**
+ * Requires a valid session token and puts `{ session, user }` in `c.var.auth`. When the check
+ * slid the session's expiry and the token came in the cookie, the answer re-sends the cookie with
+ * the new expiry, so a browser in use keeps its session past the first 30 days.
+ */
 export function requireSession(deps: Pick<Deps, 'db' | 'clock' | 'config'>): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const token = checkedToken(c, deps.config);
-    if (token instanceof Response) return token;
-    const auth = await validateSessionToken(deps, token);
+    const credential = checkedCredential(c, deps.config);
+    if (credential instanceof Response) return credential;
+    const auth = await validateSessionToken(deps, credential.token);
     if (!auth) return errorResponse(c, 'unauthorized');
     c.set('auth', auth);
     await next();
+    if (auth.slid && credential.via === 'cookie') refreshSessionCookie(c, deps.config, credential.token, auth.session.expiresAt);
   };
 }
 
@@ -82,9 +101,9 @@ export function requireSession(deps: Pick<Deps, 'db' | 'clock' | 'config'>): Mid
  */
 export function requireCaller(deps: Pick<Deps, 'db' | 'clock' | 'config'>): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const token = checkedToken(c, deps.config);
-    if (token instanceof Response) return token;
-    const caller = await authenticateCaller(deps, token);
+    const credential = checkedCredential(c, deps.config);
+    if (credential instanceof Response) return credential;
+    const caller = await authenticateCaller(deps, credential.token);
     if (!caller) return errorResponse(c, 'unauthorized');
     c.set('caller', caller);
     await next();

@@ -27,6 +27,15 @@ export function setSessionCookie(c: Context, config: CookieConfig, token: string
   });
 }
 
+/**
+ * Re-sends the session cookie with the session's new expiry, unless the answer already sets the
+ * cookie itself (a sign-out clears it).
+ */
+export function refreshSessionCookie(c: Context, config: CookieConfig, token: string, expiresAt: Date): void {
+  if (c.res.headers.getSetCookie().some((cookie) => cookie.startsWith(`${SESSION_COOKIE}=`))) return;
+  setSessionCookie(c, config, token, expiresAt);
+}
+
 export function clearSessionCookie(c: Context, config: CookieConfig): void {
   deleteCookie(c, SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'Lax', secure: secure(c, config) });
 }

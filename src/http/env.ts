@@ -11,5 +11,7 @@ export interface AppEnv {
     auth: SessionAuth;
     /** Set by `requireCaller`: the account behind an identity token or a session token. */
     caller: Caller;
+    /** The `WWW-Authenticate` challenges of a `401` answer, set by `challengeWith`. */
+    challenges: readonly string[];
   };
 }

@@ -49,6 +49,12 @@ export function errorResponse(
   extra?: { issues?: unknown[]; retryAfter?: number },
 ): ErrorResponse {
   if (extra?.retryAfter !== undefined) c.header('Retry-After', String(extra.retryAfter));
+  if (STATUS[code] === 401) {
+    // Set for the whole app by `challengeWith` (src/http/auth.ts); a bare app falls back to Bearer.
+    for (const challenge of (c.get('challenges') as readonly string[] | undefined) ?? ['Bearer']) {
+      c.header('WWW-Authenticate', challenge, { append: true });
+    }
+  }
   const body: Record<string, unknown> = { code, message: message ?? DEFAULT_MESSAGE[code] ?? code.replace(/_/g, ' ') };
   if (extra?.issues) body.issues = extra.issues;
   return c.json({ error: body }, STATUS[code]) as unknown as ErrorResponse;
@@ -59,7 +65,8 @@ export function failure(c: Context, result: Failure): ErrorResponse {
   return errorResponse(c, result.code, result.message, { retryAfter: result.retryAfter });
 }
 
-export const notFound: NotFoundHandler = (c) => errorResponse(c, 'not_found', `No route for ${c.req.method} ${c.req.path}.`);
+// The body does not echo the path: a reflected path is a foothold for content injection.
+export const notFound: NotFoundHandler = (c) => errorResponse(c, 'not_found', 'No such route.');
 
 export function createErrorHandler(log: Logger): ErrorHandler {
   return (error, c) => {

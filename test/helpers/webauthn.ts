@@ -34,7 +34,12 @@ export interface StoredCredential {
 export interface CeremonyOverrides {
   origin?: string;
   rpId?: string;
+  /** Whether the authenticator reports user verification (the UV flag); true unless said otherwise. */
+  userVerified?: boolean;
 }
+
+const flagsOf = (overrides: CeremonyOverrides, flags: number): Uint8Array =>
+  new Uint8Array([flags | (overrides.userVerified === false ? 0 : FLAG_UV)]);
 
 export function base64url(bytes: Uint8Array | ArrayBuffer): string {
   return Buffer.from(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)).toString('base64url');
@@ -98,7 +103,7 @@ export class SoftAuthenticator {
     const credentialIdLength = new Uint8Array([credentialId.length >> 8, credentialId.length & 0xff]);
     const authData = concat(
       await sha256(encoder.encode(rpId)),
-      new Uint8Array([FLAG_UP | FLAG_UV | FLAG_BE | FLAG_BS | FLAG_AT]),
+      flagsOf(overrides, FLAG_UP | FLAG_BE | FLAG_BS | FLAG_AT),
       uint32(0),
       new Uint8Array(16), // AAGUID: all zeros, as "none" attestation allows
       credentialIdLength,
@@ -143,7 +148,7 @@ export class SoftAuthenticator {
     const rpId = overrides.rpId ?? options.rpId ?? credential.rpId;
     const authData = concat(
       await sha256(encoder.encode(rpId)),
-      new Uint8Array([FLAG_UP | FLAG_UV | FLAG_BE | FLAG_BS]),
+      flagsOf(overrides, FLAG_UP | FLAG_BE | FLAG_BS),
       uint32(credential.counter),
     );
     const clientDataJSON = encoder.encode(

@@ -34,7 +34,7 @@ export async function createAuthenticationOptions(
   const options = await generateAuthenticationOptions({
     rpID: deps.config.rpId,
     allowCredentials: [],
-    userVerification: 'preferred',
+    userVerification: deps.config.passkeyUserVerification,
     challenge: deps.random.bytes(32) as Uint8Array<ArrayBuffer>,
   });
   await storeChallenge(deps, options.challenge, 'authentication', null);
@@ -93,7 +93,7 @@ async function checkAssertion(deps: Deps, response: AuthenticationResponseJSON, 
         counter: passkey.counter,
         transports: passkey.transports,
       },
-      requireUserVerification: false,
+      requireUserVerification: deps.config.passkeyUserVerification === 'required',
     });
   } catch (error) {
     deps.log.log('info', 'passkey assertion rejected', { passkeyId: passkey.id, error: error instanceof Error ? error.message : String(error) });

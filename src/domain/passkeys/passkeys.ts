@@ -45,7 +45,7 @@ export async function createRegistrationOptions(
     challenge: deps.random.bytes(32) as Uint8Array<ArrayBuffer>,
     attestationType: 'none',
     excludeCredentials: existing.map((p) => ({ id: p.credentialId, transports: p.transports })),
-    authenticatorSelection: { residentKey: 'required', requireResidentKey: true, userVerification: 'preferred' },
+    authenticatorSelection: { residentKey: 'required', requireResidentKey: true, userVerification: deps.config.passkeyUserVerification },
   });
   await storeChallenge(deps, options.challenge, 'registration', user.id);
   return { ok: true, options };
@@ -76,7 +76,7 @@ export async function verifyRegistration(
       expectedChallenge: challenge,
       expectedOrigin: deps.config.origins,
       expectedRPID: deps.config.rpId,
-      requireUserVerification: false,
+      requireUserVerification: deps.config.passkeyUserVerification === 'required',
     });
   } catch (error) {
     return fail('invalid_passkey', `The passkey could not be verified: ${error instanceof Error ? error.message : String(error)}`);

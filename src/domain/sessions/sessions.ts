@@ -47,8 +47,13 @@ export async function createSession(
   return { token: `${session!.id}.${secret}`, session: session! };
 }
 
+export interface ValidatedSession extends SessionAuth {
+  /** True when this check moved the expiry, so a cookie holding the token is due to be re-sent. */
+  slid: boolean;
+}
+
 /** The live session and account of a session token, sliding its expiry; null when invalid. */
-export async function validateSessionToken(deps: Pick<Deps, 'db' | 'clock'>, token: string): Promise<SessionAuth | null> {
+export async function validateSessionToken(deps: Pick<Deps, 'db' | 'clock'>, token: string): Promise<ValidatedSession | null> {
   const dot = token.indexOf('.');
   if (dot <= 0 || dot !== token.lastIndexOf('.') || token.length > 256) return null;
   const id = token.slice(0, dot);
@@ -70,9 +75,9 @@ export async function validateSessionToken(deps: Pick<Deps, 'db' | 'clock'>, tok
   if (now.getTime() - row.session.lastActiveAt.getTime() >= SLIDE_EVERY_MS) {
     const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
     await deps.db.update(sessions).set({ lastActiveAt: now, expiresAt }).where(eq(sessions.id, id));
-    row.session = { ...row.session, lastActiveAt: now, expiresAt };
+    return { user: row.user, session: { ...row.session, lastActiveAt: now, expiresAt }, slid: true };
   }
-  return row;
+  return { ...row, slid: false };
 }
 
 /** The account's live sessions, newest first. */

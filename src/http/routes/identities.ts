@@ -16,7 +16,7 @@ import { failure } from '../errors';
 import { AUTHENTICATED, error, errors, json } from '../openapi-docs';
 import { IdentityList, OneIdentity, Success } from '../openapi-schemas';
 import { presentIdentity } from '../present';
-import { email } from '../schemas';
+import { displayName, email } from '../schemas';
 import { validate } from '../validate';
 
 /** An absolute http(s) URL with a host, no whitespace, at most 2048 characters. */
@@ -44,7 +44,7 @@ const birthday = z
   }, 'must be a real calendar date');
 
 const fields = {
-  displayName: z.string().trim().min(1).max(64),
+  displayName,
   handle: z
     .string()
     .regex(/^[A-Za-z0-9_]{3,32}$/, 'must be 3–32 letters, digits or underscores')
