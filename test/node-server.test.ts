@@ -101,6 +101,7 @@ describe('the Node server', () => {
       for (const head of ['GET /healthz HTTP/1.1\r\nHost: bad host\r\n', 'GET /a\\b HTTP/1.1\r\nHost: localhost\r\n']) {
         const answer = await rawRequest(Number(port), `${head}Connection: close\r\n\r\n`);
         expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+        expect(answer.toLowerCase()).toContain('x-content-type-options: nosniff');
         expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({
           error: { code: 'invalid_request', message: expect.stringMatching(/^Malformed request/) },
         });
@@ -116,6 +117,7 @@ describe('the Node server', () => {
       for (const [head, status] of refused) {
         const answer = await rawRequest(Number(port), `${head}Connection: close\r\n\r\n`);
         expect(answer, head.slice(0, 40)).toMatch(status);
+        expect(answer.toLowerCase()).toContain('referrer-policy: no-referrer');
         expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error.code).toBe('invalid_request');
       }
 

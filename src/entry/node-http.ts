@@ -5,6 +5,14 @@ import type { Logger } from '../ports/logger';
 
 const errorBody = (code: string, message: string) => JSON.stringify({ error: { code, message } });
 
+/** What the app's secure-headers middleware puts on every answer, for the answers given without the app. */
+const SAFE_HEADERS = {
+  'content-type': 'application/json',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+};
+
 /**
  * @hono/node-server refuses a request it cannot turn into a URL (a bad or missing Host header, a
  * backslash in the path) before the app sees it; this gives that refusal the contract's body.
@@ -16,7 +24,7 @@ function malformedRequest(log: Logger) {
     const body = requestError
       ? errorBody('invalid_request', `Malformed request: ${error.message}.`)
       : errorBody('internal_error', 'Something went wrong on our side.');
-    return new Response(body, { status: requestError ? 400 : 500, headers: { 'content-type': 'application/json' } });
+    return new Response(body, { status: requestError ? 400 : 500, headers: SAFE_HEADERS });
   };
 }
 
@@ -33,7 +41,8 @@ function answerParserError(error: NodeJS.ErrnoException, socket: NodeJS.Writable
         ? ['408 Request Timeout', 'The request took too long to arrive.']
         : ['400 Bad Request', 'Malformed HTTP request.'];
   const body = errorBody('invalid_request', message);
-  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  const headers = Object.entries(SAFE_HEADERS).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  socket.end(`HTTP/1.1 ${status}\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 /**

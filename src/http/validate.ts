@@ -66,5 +66,5 @@ export const validate = <T extends Target, S extends ZodType>(target: T, schema:
     return check(c, next);
   }) as typeof check;
   const documentation: HandlerUniqueProperty = { target, ...resolver(schema) };
-  return Object.assign(handler, { [uniqueSymbol]: documentation });
+  return Object.assign(handler, { [uniqueSymbol]: documentation }) as typeof check & { [uniqueSymbol]: HandlerUniqueProperty };
 };
