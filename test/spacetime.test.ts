@@ -139,7 +139,7 @@ describe('websocket tokens', () => {
       const res = await t.request('POST', path, { headers });
       expect(res.status).toBe(200);
       const now = Math.floor(t.clock.now().getTime() / 1000);
-      expect(decodeJwt(res.body.token)).toEqual({ ...long, iat: now, exp: now + 60 });
+      expect(decodeJwt(res.body.token)).toEqual({ ...long, iat: now, exp: now + 60, token_use: 'websocket' });
     }
     expect(decodeJwt(token).exp).toBeUndefined();
     void identity;

@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import type { Deps } from '../../deps';
 import {
@@ -78,6 +78,15 @@ function identityMemberRoutes(deps: Deps) {
     });
 }
 
+/** A 60-second token for one WebSocket connection, under either route name. */
+function websocketToken(deps: Deps) {
+  return async (c: Context<AppEnv>) => {
+    const result = await mintWebsocketToken(deps, c.var.caller);
+    if (!result.ok) return failure(c, result);
+    return c.json({ token: result.token }, 200);
+  };
+}
+
 /** `/v1/identity`: SpacetimeDB's current identity API. */
 export function spacetimeIdentityRoutes(deps: Deps) {
   return new Hono<AppEnv>()
@@ -86,7 +95,7 @@ export function spacetimeIdentityRoutes(deps: Deps) {
       if (!result.ok) return failure(c, result);
       return c.json({ identity: result.user.identity, token: result.token }, 200);
     })
-    .post('/websocket-token', requireCaller(deps), async (c) => c.json({ token: await mintWebsocketToken(deps, c.var.caller) }, 200))
+    .post('/websocket-token', requireCaller(deps), websocketToken(deps))
     .get('/public-key', async (c) => {
       const key = await getSigningKey(deps);
       return c.body(key.publicPem, 200, { 'Content-Type': 'application/pem-certificate-chain' });
@@ -105,6 +114,6 @@ export function legacyIdentityRoutes(deps: Deps) {
     .get('/', validate('query', emailQuery), async (c) => {
       return c.json({ identities: await findIdentitiesByEmail(deps, c.req.valid('query').email) }, 200);
     })
-    .post('/websocket_token', requireCaller(deps), async (c) => c.json({ token: await mintWebsocketToken(deps, c.var.caller) }, 200))
+    .post('/websocket_token', requireCaller(deps), websocketToken(deps))
     .route('/', identityMemberRoutes(deps));
 }

@@ -1,0 +1,135 @@
+import { decodeJwt, SignJWT, type JWTPayload } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getSigningKey } from '../../src/domain/spacetime/keys';
+import { createTestContext, type TestContext } from '../helpers/app';
+
+// Findings of an outside audit: identity tokens that renew themselves, audiences, unbounded
+// growth by anonymous clients, identities planted under someone's address, DATA_DIR modes.
+
+let t: TestContext;
+const ADMIN = 'boss@example.com';
+beforeAll(async () => {
+  t = await createTestContext({ ADMIN_EMAILS: ADMIN });
+});
+afterAll(() => t.close());
+
+const basic = (token: string) => ({ authorization: `Basic ${Buffer.from(`token:${token}`).toString('base64')}` });
+const nowS = (ctx: TestContext = t) => Math.floor(ctx.clock.now().getTime() / 1000);
+
+async function newIdentity(ctx: TestContext = t): Promise<{ identity: string; token: string }> {
+  const res = await ctx.request('POST', '/v1/identity');
+  expect(res.status).toBe(200);
+  return res.body;
+}
+
+/** Both names of the mint route, with Bearer and with Basic: their four statuses. */
+async function mintStatuses(token: string, ctx: TestContext = t): Promise<number[]> {
+  const statuses: number[] = [];
+  for (const path of ['/v1/identity/websocket-token', '/identity/websocket_token']) {
+    statuses.push((await ctx.request('POST', path, { token })).status);
+    statuses.push((await ctx.request('POST', path, { headers: basic(token) })).status);
+  }
+  return statuses;
+}
+
+async function mint(token: string, ctx: TestContext = t): Promise<string> {
+  const res = await ctx.request('POST', '/v1/identity/websocket-token', { token });
+  expect(res.status).toBe(200);
+  return res.body.token;
+}
+
+/** Signs claims with the server's own key, so only the claim under test differs from a real token. */
+async function signWithServerKey(claims: JWTPayload, ctx: TestContext = t): Promise<string> {
+  const key = await getSigningKey(ctx.deps);
+  return new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: key.kid }).sign(key.privateKey);
+}
+
+describe('websocket tokens never renew themselves', () => {
+  it('a token minted by either route is 401 there, while it is still valid elsewhere', async () => {
+    const { identity, token } = await newIdentity();
+    const session = await t.signIn();
+    for (const parent of [token, session.token]) {
+      for (const path of ['/v1/identity/websocket-token', '/identity/websocket_token']) {
+        const res = await t.request('POST', path, { token: parent });
+        expect(res.status).toBe(200);
+        const short = res.body.token as string;
+        expect(decodeJwt(short)).toMatchObject({ exp: nowS() + 60, token_use: 'websocket' });
+        expect(await mintStatuses(short)).toEqual([401, 401, 401, 401]);
+        const refused = await t.request('POST', '/v1/identity/websocket-token', { token: short });
+        expect(refused.body.error.code).toBe('unauthorized');
+      }
+    }
+    // Still a valid credential for the identity routes until it expires.
+    const short = await mint(token);
+    expect((await t.request('GET', `/v1/identity/${identity}/verify`, { token: short })).status).toBe(204);
+    // The parents keep minting.
+    expect(await mintStatuses(token)).toEqual([200, 200, 200, 200]);
+    expect(await mintStatuses(session.token)).toEqual([200, 200, 200, 200]);
+  });
+
+  it('revoking every session of a user ends its websocket tokens: they cannot be renewed', async () => {
+    const admin = await t.signIn(ADMIN);
+    const victim = await t.signIn();
+    const short = await mint(victim.token);
+    const revoked = await t.request('POST', `/admin/users/${victim.user.id}/revoke-sessions`, { token: admin.token });
+    expect(revoked.status).toBe(200);
+    expect(revoked.body.revoked).toBeGreaterThan(0);
+
+    expect(await mintStatuses(victim.token)).toEqual([401, 401, 401, 401]);
+    expect(await mintStatuses(short)).toEqual([401, 401, 401, 401]);
+    t.clock.advance(61_000);
+    expect((await t.request('GET', `/v1/identity/${victim.user.identity}/verify`, { token: short })).status).toBe(401);
+  });
+
+  it('an id-token-like JWT for another audience does not mint; a long-lived token with a lifetime does', async () => {
+    const { token } = await newIdentity();
+    const claims = decodeJwt(token);
+    const idToken = await signWithServerKey({ ...claims, aud: 'some-client-id', iat: nowS(), exp: nowS() + 3600 });
+    expect(await mintStatuses(idToken)).toEqual([401, 401, 401, 401]);
+    // A long-lived identity token issued with a configured lifetime carries `exp` and still mints.
+    const withLifetime = await signWithServerKey({ ...claims, iat: nowS(), exp: nowS() + 30 * 86_400 });
+    expect(await mintStatuses(withLifetime)).toEqual([200, 200, 200, 200]);
+    // Any `token_use` marks a derived token, whatever its lifetime.
+    const derived = await signWithServerKey({ ...claims, iat: nowS(), token_use: 'access' });
+    expect(await mintStatuses(derived)).toEqual([401, 401, 401, 401]);
+  });
+});
+
+describe('identity tokens are accepted only for TOKEN_AUDIENCE', () => {
+  it('a token signed by our key for another audience, or none, is 401', async () => {
+    const { identity, token } = await newIdentity();
+    const claims = decodeJwt(token);
+    expect(claims.aud).toEqual(['spacetimedb']);
+    const verify = (jwt: string) => t.request('GET', `/v1/identity/${identity}/verify`, { token: jwt });
+
+    for (const aud of [['other'], 'other', [], ['spacetimedb-x'], ['SPACETIMEDB']]) {
+      const forged = await signWithServerKey({ ...claims, aud });
+      expect((await verify(forged)).status, JSON.stringify(aud)).toBe(401);
+      expect(await mintStatuses(forged)).toEqual([401, 401, 401, 401]);
+    }
+    const { aud: _, ...withoutAud } = claims;
+    expect((await verify(await signWithServerKey(withoutAud))).status).toBe(401);
+
+    // Controls: the real token, and the audience as a plain string or among others.
+    expect((await verify(token)).status).toBe(204);
+    expect((await verify(await signWithServerKey({ ...claims, aud: 'spacetimedb' }))).status).toBe(204);
+    expect((await verify(await signWithServerKey({ ...claims, aud: ['other', 'spacetimedb'] }))).status).toBe(204);
+  });
+
+  it('follows a configured TOKEN_AUDIENCE', async () => {
+    const custom = await createTestContext({ TOKEN_AUDIENCE: 'alpha, beta' });
+    try {
+      const { identity, token } = await newIdentity(custom);
+      const claims = decodeJwt(token);
+      expect(claims.aud).toEqual(['alpha', 'beta']);
+      const verify = async (aud: unknown) =>
+        (await custom.request('GET', `/v1/identity/${identity}/verify`, { token: await signWithServerKey({ ...claims, aud }, custom) })).status;
+      expect(await verify(['beta'])).toBe(204);
+      expect(await verify('alpha')).toBe(204);
+      expect(await verify(['spacetimedb'])).toBe(401);
+      expect(await mintStatuses(token, custom)).toEqual([200, 200, 200, 200]);
+    } finally {
+      await custom.close();
+    }
+  });
+});
