@@ -122,7 +122,7 @@ describe('identity tokens are accepted only for TOKEN_AUDIENCE', () => {
       const { identity, token } = await newIdentity(custom);
       const claims = decodeJwt(token);
       expect(claims.aud).toEqual(['alpha', 'beta']);
-      const verify = async (aud: unknown) =>
+      const verify = async (aud: string | string[]) =>
         (await custom.request('GET', `/v1/identity/${identity}/verify`, { token: await signWithServerKey({ ...claims, aud }, custom) })).status;
       expect(await verify(['beta'])).toBe(204);
       expect(await verify('alpha')).toBe(204);
@@ -130,6 +130,43 @@ describe('identity tokens are accepted only for TOKEN_AUDIENCE', () => {
       expect(await mintStatuses(token, custom)).toEqual([200, 200, 200, 200]);
     } finally {
       await custom.close();
+    }
+  });
+});
+
+describe('GET /identity?email= lists the verified owner first', () => {
+  it('planted identities come after the account that proved the address, marked unverified', async () => {
+    const email = `owner-${Date.now()}@example.com`;
+    // The attacker plants identities before the owner ever signs up.
+    const planted = (await t.request('POST', `/identity?email=${email}`)).body;
+    t.clock.advance(1_000);
+    const claimer = await newIdentity();
+    expect((await t.request('POST', `/v1/identity/${claimer.identity}/set-email?email=${email}`, { token: claimer.token })).status).toBe(200);
+    t.clock.advance(1_000);
+    const owner = await t.signIn(email);
+    // The owner's account also claiming its own address does not list it twice.
+    expect((await t.request('POST', `/v1/identity/${owner.user.identity}/set-email?email=${email}`, { token: owner.token })).status).toBe(200);
+    t.clock.advance(1_000);
+    const late = (await t.request('POST', `/identity?email=${email}`)).body;
+
+    const res = await t.request('GET', `/identity?email=${email}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      identities: [
+        { identity: owner.user.identity, email, verified: true },
+        { identity: planted.identity, email, verified: false },
+        { identity: claimer.identity, email, verified: false },
+        { identity: late.identity, email, verified: false },
+      ],
+    });
+  });
+
+  it('is an empty list for an address nobody carries, and 400 without one', async () => {
+    expect((await t.request('GET', '/identity?email=nobody-here@example.com')).body).toEqual({ identities: [] });
+    for (const query of ['', '?email=', '?email=not-an-email']) {
+      const res = await t.request('GET', `/identity${query}`);
+      expect(res.status, query).toBe(400);
+      expect(res.body.error.code).toBe('invalid_request');
     }
   });
 });

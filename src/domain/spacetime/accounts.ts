@@ -1,4 +1,4 @@
-import { and, asc, eq, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, or, sql } from 'drizzle-orm';
 import { identityDatabases, users, type UserRow } from '../../db/schema';
 import type { Deps, RequestMeta } from '../../deps';
 import { recordActivity } from '../activity/record';
@@ -28,14 +28,27 @@ export async function createAnonymousAccount(
   return { ok: true, user: user!, token: await mintIdentityToken(deps, user!) };
 }
 
-/** Identities of the accounts that carry `email`, verified or not, oldest first. */
-export async function findIdentitiesByEmail(deps: Pick<Deps, 'db'>, email: string): Promise<{ identity: string; email: string }[]> {
+/** An identity listed under an email address, and whether its account proved the address. */
+export interface IdentityOfEmail {
+  identity: string;
+  email: string;
+  verified: boolean;
+}
+
+/**
+ * The identities that carry `email`: first the account that verified it (signed in with a code
+ * sent to it), then those that merely claim it (`set-email`, `POST /identity?email=`), oldest
+ * first, so a planted identity never comes before the owner's.
+ */
+export async function findIdentitiesByEmail(deps: Pick<Deps, 'db'>, email: string): Promise<IdentityOfEmail[]> {
+  // Not `email = $1`: that is null (sorted first by DESC) for accounts without a verified address.
+  const verified = sql<boolean>`${users.email} is not distinct from ${email}`;
   const rows = await deps.db
-    .select({ identity: users.identity })
+    .select({ identity: users.identity, verified })
     .from(users)
     .where(or(eq(users.email, email), eq(users.unverifiedEmail, email)))
-    .orderBy(asc(users.createdAt), asc(users.id));
-  return rows.map((row) => ({ identity: row.identity, email }));
+    .orderBy(desc(verified), asc(users.createdAt), asc(users.id));
+  return rows.map((row) => ({ identity: row.identity, email, verified: row.verified === true }));
 }
 
 /** Attaches `email` to the account as its unverified address, replacing any earlier one. */
