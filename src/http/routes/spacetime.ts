@@ -64,9 +64,8 @@ function identityMemberRoutes(deps: Deps) {
       const { identity, address } = c.req.valid('param');
       const { user } = c.var.caller;
       if (user.identity !== identity) return errorResponse(c, 'unauthorized', OTHER_IDENTITY);
-      if (!(await registerIdentityDatabase(deps, user.id, address))) {
-        return errorResponse(c, 'forbidden', 'That database address is registered to another identity.');
-      }
+      const result = await registerIdentityDatabase(deps, user.id, address);
+      if (!result.ok) return failure(c, result);
       return c.body(null, 204);
     })
     .delete('/:identity/databases/:address', validate('param', databaseParam), caller, async (c) => {
