@@ -20,6 +20,8 @@ export interface Config {
   jwtPrivateKey: string | undefined;
   tokenAudience: string[];
   adminEmails: string[];
+  /** Activity rows older than this many days are purged (rows with no account after 30 days). */
+  activityRetentionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -60,6 +62,12 @@ const vars = {
     .optional(),
   TOKEN_AUDIENCE: z.string().optional(),
   ADMIN_EMAILS: z.string().optional(),
+  ACTIVITY_RETENTION_DAYS: z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number of days')
+    .transform(Number)
+    .refine((days) => days >= 1 && days <= 100_000, 'must be between 1 and 100000 days')
+    .default(365),
 } satisfies Record<string, z.ZodType>;
 
 type Env = Record<string, string | undefined>;
@@ -120,6 +128,7 @@ export function parseConfig(env: Env): Config {
     jwtPrivateKey: get('JWT_PRIVATE_KEY')?.replace(/\\n/g, '\n'),
     tokenAudience: tokenAudience.length > 0 ? tokenAudience : ['spacetimedb'],
     adminEmails,
+    activityRetentionDays: get('ACTIVITY_RETENTION_DAYS'),
   };
 }
 

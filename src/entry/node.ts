@@ -144,9 +144,15 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  const purge = setInterval(() => {
-    purgeExpired(deps).catch((error: unknown) => log.log('warn', 'purging expired rows failed', { error: String(error) }));
-  }, 60 * 60 * 1000);
+  // Right after listening, so that readiness does not wait on it, and hourly from then on.
+  const runPurge = () => {
+    purgeExpired(deps).then(
+      () => log.log('info', 'purged expired rows'),
+      (error: unknown) => log.log('warn', 'purging expired rows failed', { error: String(error) }),
+    );
+  };
+  runPurge();
+  const purge = setInterval(runPurge, 60 * 60 * 1000);
   purge.unref();
 
   const shutdown = () => {

@@ -1,7 +1,13 @@
+import { eq, like } from 'drizzle-orm';
 import { decodeJwt, SignJWT, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config';
+import { activity } from '../../src/db/schema';
+import { purgeExpired } from '../../src/domain/maintenance';
 import { getSigningKey } from '../../src/domain/spacetime/keys';
-import { createTestContext, type TestContext } from '../helpers/app';
+import { createTestContext, ORIGIN, type TestContext } from '../helpers/app';
+import { DAY } from '../helpers/clock';
+import { SoftAuthenticator } from '../helpers/webauthn';
 
 // Findings of an outside audit: identity tokens that renew themselves, audiences, unbounded
 // growth by anonymous clients, identities planted under someone's address, DATA_DIR modes.
@@ -167,6 +173,118 @@ describe('GET /identity?email= lists the verified owner first', () => {
       const res = await t.request('GET', `/identity${query}`);
       expect(res.status, query).toBe(400);
       expect(res.body.error.code).toBe('invalid_request');
+    }
+  });
+});
+
+describe('at most 100 database addresses per identity', () => {
+  const address = (i: number) => i.toString(16).padStart(64, '0');
+  const put = (who: { identity: string; token: string }, addr: string) =>
+    t.request('PUT', `/v1/identity/${who.identity}/databases/${addr}`, { token: who.token });
+
+  it('the 101st is 400 database_limit; re-registering an owned one still works', async () => {
+    const owner = await newIdentity();
+    for (let i = 0; i < 100; i++) expect((await put(owner, address(i))).status).toBe(204);
+    const over = await put(owner, address(100));
+    expect(over.status).toBe(400);
+    expect(over.body.error.code).toBe('database_limit');
+    expect((await put(owner, address(7))).status).toBe(204);
+    expect((await t.request('GET', `/v1/identity/${owner.identity}/databases`)).body.addresses).toHaveLength(100);
+
+    // A freed slot can be used again; the limit is per identity.
+    expect((await t.request('DELETE', `/v1/identity/${owner.identity}/databases/${address(0)}`, { token: owner.token })).status).toBe(204);
+    expect((await put(owner, address(100))).status).toBe(204);
+    expect((await put(owner, address(101))).body.error.code).toBe('database_limit');
+    const other = await newIdentity();
+    expect((await put(other, address(500))).status).toBe(204);
+  });
+
+  it('holds exactly under concurrent registrations', async () => {
+    const owner = await newIdentity();
+    for (let i = 1000; i < 1095; i++) expect((await put(owner, address(i))).status).toBe(204);
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => put(owner, address(2000 + i))));
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).toEqual([...Array(5).fill(204), ...Array(7).fill(400)]);
+    for (const r of results) if (r.status === 400) expect(r.body.error.code).toBe('database_limit');
+    expect((await t.request('GET', `/v1/identity/${owner.identity}/databases`)).body.addresses).toHaveLength(100);
+  });
+});
+
+describe('at most 20 passkeys per account', () => {
+  async function options(token: string) {
+    const res = await t.request('POST', '/auth/passkeys/register/options', { token });
+    expect(res.status).toBe(200);
+    return res.body;
+  }
+  const verify = (token: string, credential: object, name: string) =>
+    t.request('POST', '/auth/passkeys/register/verify', { token, body: { ...credential, name } });
+
+  it('the 21st registration is 400 passkey_limit, also when registrations race', async () => {
+    const account = await t.signIn();
+    const authenticator = new SoftAuthenticator(ORIGIN);
+    for (let i = 0; i < 17; i++) {
+      expect((await verify(account.token, await authenticator.register(await options(account.token)), `Key ${i}`)).status).toBe(201);
+    }
+    // Five ceremonies started at 17 passkeys, finished together: exactly three fit.
+    const credentials = [];
+    for (let i = 0; i < 5; i++) credentials.push(await authenticator.register(await options(account.token)));
+    const results = await Promise.all(credentials.map((c, i) => verify(account.token, c, `Race ${i}`)));
+    expect(results.map((r) => r.status).sort()).toEqual([201, 201, 201, 400, 400]);
+    for (const r of results) if (r.status === 400) expect(r.body.error.code).toBe('passkey_limit');
+
+    const over = await verify(account.token, await authenticator.register(await options(account.token)), 'One more');
+    expect(over.status).toBe(400);
+    expect(over.body.error.code).toBe('passkey_limit');
+    const listed = await t.request('GET', '/auth/passkeys', { token: account.token });
+    expect(listed.body.passkeys).toHaveLength(20);
+
+    // Removing one frees a slot.
+    expect((await t.request('DELETE', `/auth/passkeys/${listed.body.passkeys[0].id}`, { token: account.token })).status).toBe(204);
+    expect((await verify(account.token, await authenticator.register(await options(account.token)), 'Replacement')).status).toBe(201);
+    expect((await verify(account.token, await authenticator.register(await options(account.token)), 'Too many')).body.error.code).toBe('passkey_limit');
+  });
+});
+
+describe('purge: activity retention', () => {
+  it('deletes activity past ACTIVITY_RETENTION_DAYS, and activity of no account past 30 days', async () => {
+    const { user } = await t.signIn();
+    const now = t.clock.now().getTime();
+    const at = (days: number) => new Date(now - days * DAY);
+    const row = (label: string, userId: string | null, days: number) => ({
+      userId,
+      action: `purge_test_${label}`,
+      severity: 'info' as const,
+      metadata: {},
+      createdAt: at(days),
+    });
+    const rows = [
+      row('old', user.id, 366),
+      row('kept', user.id, 364),
+      row('anon_old', null, 31),
+      row('anon_kept', null, 29),
+    ];
+    await t.db.insert(activity).values(rows);
+    const left = async () =>
+      (await t.db.select({ action: activity.action }).from(activity).where(like(activity.action, 'purge_test_%')))
+        .map((r) => r.action.replace('purge_test_', ''))
+        .sort();
+
+    await purgeExpired(t.deps);
+    expect(await left()).toEqual(['anon_kept', 'kept']);
+
+    // A shorter configured retention applies to every row, with or without an account.
+    const config = parseConfig({ AUTH_SECRET: 'a'.repeat(64), ACTIVITY_RETENTION_DAYS: '20' });
+    expect(config.activityRetentionDays).toBe(20);
+    await purgeExpired({ ...t.deps, config: { ...t.deps.config, activityRetentionDays: config.activityRetentionDays } });
+    expect(await left()).toEqual([]);
+    // The sign-in's own fresh activity stays.
+    expect((await t.db.select().from(activity).where(eq(activity.userId, user.id))).length).toBeGreaterThan(0);
+  });
+
+  it('ACTIVITY_RETENTION_DAYS defaults to 365 and must be a positive whole number of days', () => {
+    expect(parseConfig({ AUTH_SECRET: 'a'.repeat(64) }).activityRetentionDays).toBe(365);
+    for (const bad of ['0', '-1', '1.5', 'ten', '1e3', '999999999']) {
+      expect(() => parseConfig({ AUTH_SECRET: 'a'.repeat(64), ACTIVITY_RETENTION_DAYS: bad }), bad).toThrow(/^ACTIVITY_RETENTION_DAYS: /);
     }
   });
 });
