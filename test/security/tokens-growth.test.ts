@@ -1,12 +1,18 @@
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { eq, like } from 'drizzle-orm';
 import { decodeJwt, SignJWT, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config';
+import { migratePglite } from '../../src/db/migrate';
+import { openPglite } from '../../src/db/pglite';
 import { activity } from '../../src/db/schema';
 import { purgeExpired } from '../../src/domain/maintenance';
 import { getSigningKey } from '../../src/domain/spacetime/keys';
 import { createTestContext, ORIGIN, type TestContext } from '../helpers/app';
 import { DAY } from '../helpers/clock';
+import { runNodeServerToExit, startNodeServer, type RunningServer } from '../helpers/server';
 import { SoftAuthenticator } from '../helpers/webauthn';
 
 // Findings of an outside audit: identity tokens that renew themselves, audiences, unbounded
@@ -286,5 +292,87 @@ describe('purge: activity retention', () => {
     for (const bad of ['0', '-1', '1.5', 'ten', '1e3', '999999999']) {
       expect(() => parseConfig({ AUTH_SECRET: 'a'.repeat(64), ACTIVITY_RETENTION_DAYS: bad }), bad).toThrow(/^ACTIVITY_RETENTION_DAYS: /);
     }
+  });
+});
+
+describe('the Node server', () => {
+  let root: string;
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'auth-data-dir-'));
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  const modeOf = (path: string) => statSync(path).mode & 0o777;
+
+  async function waitForOutput(server: RunningServer, text: string): Promise<void> {
+    const deadline = Date.now() + 20_000;
+    while (!server.output().includes(text)) {
+      if (Date.now() > deadline) throw new Error(`no "${text}" in the server output:\n${server.output()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  it('creates DATA_DIR readable by its owner only, the secret file 0600', async () => {
+    const dataDir = join(root, 'fresh', 'data');
+    const server = await startNodeServer({ DATA_DIR: dataDir });
+    try {
+      expect(modeOf(dataDir)).toBe(0o700);
+      expect(modeOf(join(dataDir, 'auth-secret'))).toBe(0o600);
+      expect(server.output()).not.toContain('tightened');
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
+  it('tightens an existing group/other-readable DATA_DIR with one log line, and purges old activity at start', async () => {
+    const dataDir = join(root, 'loose');
+    mkdirSync(dataDir);
+    chmodSync(dataDir, 0o755);
+    writeFileSync(join(dataDir, 'auth-secret'), `${'c'.repeat(64)}\n`);
+    chmodSync(join(dataDir, 'auth-secret'), 0o644);
+    // Rows the server finds when it starts: one past retention, one fresh.
+    const seeded = await openPglite(join(dataDir, 'pglite'));
+    await migratePglite(seeded.client);
+    const day = 24 * 60 * 60 * 1000;
+    await seeded.db.insert(activity).values([
+      { userId: null, action: 'seed_old', severity: 'info', metadata: {}, createdAt: new Date(Date.now() - 400 * day) },
+      { userId: null, action: 'seed_fresh', severity: 'info', metadata: {}, createdAt: new Date(Date.now() - day) },
+    ]);
+    await seeded.close();
+
+    const server = await startNodeServer({ DATA_DIR: dataDir });
+    try {
+      expect(modeOf(dataDir)).toBe(0o700);
+      expect(modeOf(join(dataDir, 'auth-secret'))).toBe(0o600);
+      const lines = server.output().split('\n').filter((l) => l.includes('tightened'));
+      expect(lines.filter((l) => l.includes('"DATA_DIR was readable by other users (mode 0755); tightened to 0700"'))).toHaveLength(1);
+      expect(lines.filter((l) => l.includes('DATA_DIR/auth-secret was readable by other users (mode 0644); tightened to 0600'))).toHaveLength(1);
+      await waitForOutput(server, '"msg":"purged expired rows"');
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+    const reopened = await openPglite(join(dataDir, 'pglite'));
+    try {
+      const left = await reopened.db.select({ action: activity.action }).from(activity).where(like(activity.action, 'seed_%'));
+      expect(left.map((r) => r.action)).toEqual(['seed_fresh']);
+    } finally {
+      await reopened.close();
+    }
+
+    // A second start finds nothing to tighten.
+    const again = await startNodeServer({ DATA_DIR: dataDir });
+    try {
+      expect(again.output()).not.toContain('tightened');
+    } finally {
+      expect(await again.stop()).toBe(0);
+    }
+  });
+
+  it('refuses to start with a bad ACTIVITY_RETENTION_DAYS, in one line naming it', async () => {
+    const result = await runNodeServerToExit({ DATA_DIR: join(root, 'bad'), ACTIVITY_RETENTION_DAYS: '0' });
+    expect(result.code).toBe(1);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^configuration error: ACTIVITY_RETENTION_DAYS: /);
   });
 });
