@@ -295,6 +295,9 @@ describe('purge: activity retention', () => {
   });
 });
 
+// Real server processes start slowly on a busy machine: these get a longer timeout.
+const SERVER_TEST_TIMEOUT = 120_000;
+
 describe('the Node server', () => {
   let root: string;
   beforeAll(() => {
@@ -322,7 +325,7 @@ describe('the Node server', () => {
     } finally {
       expect(await server.stop()).toBe(0);
     }
-  });
+  }, SERVER_TEST_TIMEOUT);
 
   it('tightens an existing group/other-readable DATA_DIR with one log line, and purges old activity at start', async () => {
     const dataDir = join(root, 'loose');
@@ -366,7 +369,7 @@ describe('the Node server', () => {
     } finally {
       expect(await again.stop()).toBe(0);
     }
-  });
+  }, SERVER_TEST_TIMEOUT);
 
   it('refuses to start with a bad ACTIVITY_RETENTION_DAYS, in one line naming it', async () => {
     const result = await runNodeServerToExit({ DATA_DIR: join(root, 'bad'), ACTIVITY_RETENTION_DAYS: '0' });
@@ -374,5 +377,5 @@ describe('the Node server', () => {
     const lines = result.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^configuration error: ACTIVITY_RETENTION_DAYS: /);
-  });
+  }, SERVER_TEST_TIMEOUT);
 });
