@@ -25,6 +25,8 @@ export interface Config {
   adminEmails: string[];
   /** Whether passkey registration and sign-in insist on the authenticator's user verification (UV flag). */
   passkeyUserVerification: 'required' | 'preferred';
+  /** Activity rows older than this many days are purged (rows with no account after 30 days). */
+  activityRetentionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -67,6 +69,12 @@ const vars = {
   TOKEN_AUDIENCE: z.string().optional(),
   ADMIN_EMAILS: z.string().optional(),
   PASSKEY_USER_VERIFICATION: z.enum(['required', 'preferred'], { error: 'must be required or preferred' }).default('required'),
+  ACTIVITY_RETENTION_DAYS: z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number of days')
+    .transform(Number)
+    .refine((days) => days >= 1 && days <= 100_000, 'must be between 1 and 100000 days')
+    .default(365),
 } satisfies Record<string, z.ZodType>;
 
 type Env = Record<string, string | undefined>;
@@ -137,6 +145,7 @@ export function parseConfig(env: Env): Config {
     tokenAudience: tokenAudience.length > 0 ? tokenAudience : ['spacetimedb'],
     adminEmails,
     passkeyUserVerification: get('PASSKEY_USER_VERIFICATION'),
+    activityRetentionDays: get('ACTIVITY_RETENTION_DAYS'),
   };
 }
 

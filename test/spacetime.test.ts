@@ -139,7 +139,7 @@ describe('websocket tokens', () => {
       const res = await t.request('POST', path, { headers });
       expect(res.status).toBe(200);
       const now = Math.floor(t.clock.now().getTime() / 1000);
-      expect(decodeJwt(res.body.token)).toEqual({ ...long, iat: now, exp: now + 60 });
+      expect(decodeJwt(res.body.token)).toEqual({ ...long, iat: now, exp: now + 60, token_use: 'websocket' });
     }
     expect(decodeJwt(token).exp).toBeUndefined();
     void identity;
@@ -297,20 +297,17 @@ describe('legacy POST /identity and GET /identity?email=', () => {
     expect(bad.body.error.code).toBe('invalid_request');
   });
 
-  it('lists the identities carrying an email, verified or not', async () => {
+  it('lists the identities carrying an email: the verified one first, then those that claim it', async () => {
     const email = uniqueEmail();
     expect((await t.request('GET', `/identity?email=${email}`)).body).toEqual({ identities: [] });
     const anon = (await t.request('POST', `/identity?email=${email}`)).body;
     const signedIn = await t.signIn(email);
     const res = await t.request('GET', `/identity?email=${encodeURIComponent(email.toUpperCase())}`);
     expect(res.status).toBe(200);
-    expect(res.body.identities).toHaveLength(2);
-    expect(res.body.identities).toEqual(
-      expect.arrayContaining([
-        { identity: anon.identity, email },
-        { identity: signedIn.user.identity, email },
-      ]),
-    );
+    expect(res.body.identities).toEqual([
+      { identity: signedIn.user.identity, email, verified: true },
+      { identity: anon.identity, email, verified: false },
+    ]);
   });
 
   it('answers 400 without an email', async () => {

@@ -11,7 +11,9 @@ export type ErrorCode =
   | 'identity_limit'
   | 'handle_taken'
   | 'primary_identity'
-  | 'last_identity';
+  | 'last_identity'
+  | 'database_limit'
+  | 'passkey_limit';
 
 export interface Failure<C extends ErrorCode = ErrorCode> {
   ok: false;

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { getConnInfo } from '@hono/node-server/conninfo';
@@ -20,6 +20,26 @@ import { listen, stopServer } from './node-http';
 
 /** On SIGTERM/SIGINT, requests in flight get this long to finish before their connections are cut. */
 const SHUTDOWN_DEADLINE_MS = 10_000;
+
+/**
+ * DATA_DIR holds the embedded database (signing key included) and the generated AUTH_SECRET:
+ * created readable by its owner only, and tightened to that, with a log line, when an existing
+ * one is open to group or others. The secret file is kept at 0600 the same way.
+ */
+function prepareDataDir(dataDir: string, log: Logger): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  tighten(dataDir, 0o700, 'DATA_DIR', log);
+  const secret = join(dataDir, 'auth-secret');
+  if (existsSync(secret)) tighten(secret, 0o600, 'DATA_DIR/auth-secret', log);
+}
+
+function tighten(path: string, mode: number, label: string, log: Logger): void {
+  const was = statSync(path).mode & 0o777;
+  if ((was & 0o077) === 0) return;
+  chmodSync(path, mode);
+  const octal = (m: number) => `0${m.toString(8).padStart(3, '0')}`;
+  log.log('warn', `${label} was readable by other users (mode ${octal(was)}); tightened to ${octal(mode)}`, { path });
+}
 
 /** The embedded default keeps a generated AUTH_SECRET next to its database. */
 function loadOrCreateSecret(dataDir: string): Uint8Array {
@@ -85,7 +105,14 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  if (!config.databaseUrl || !config.authSecret) mkdirSync(config.dataDir, { recursive: true });
+  if (!config.databaseUrl || !config.authSecret) {
+    try {
+      prepareDataDir(config.dataDir, log);
+    } catch (error) {
+      console.error(`configuration error: DATA_DIR: ${config.dataDir} cannot be made private: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    }
+  }
   if (!config.databaseUrl) {
     try {
       process.once('exit', lockDataDir(config.dataDir));
@@ -153,9 +180,15 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  const purge = setInterval(() => {
-    purgeExpired(deps).catch((error: unknown) => log.log('warn', 'purging expired rows failed', { error: String(error) }));
-  }, 60 * 60 * 1000);
+  // Right after listening, so that readiness does not wait on it, and hourly from then on.
+  const runPurge = () => {
+    purgeExpired(deps).then(
+      () => log.log('info', 'purged expired rows'),
+      (error: unknown) => log.log('warn', 'purging expired rows failed', { error: String(error) }),
+    );
+  };
+  runPurge();
+  const purge = setInterval(runPurge, 60 * 60 * 1000);
   purge.unref();
 
   let stopping = false;

@@ -12,6 +12,7 @@ import { createApp } from '../app';
 import { ConfigError, parseConfig, type Config } from '../config';
 import { openPostgres } from '../db/postgres';
 import type { Deps } from '../deps';
+import { purgeExpired } from '../domain/maintenance';
 import { systemClock } from '../ports/clock';
 import { createJsonLogger } from '../ports/logger';
 import { createLogMailer, type Mailer } from '../ports/mailer';
@@ -90,26 +91,46 @@ function misconfigured(error: ConfigError): Response {
   );
 }
 
+/**
+ * The dependencies of one request or one cron run. The database client is per invocation:
+ * Workers cannot share a socket between them. It is never ended (`sql.end()` makes postgres.js
+ * throw an unhandled "Stream was cancelled" on Workers); the runtime closes its sockets when the
+ * invocation is done and Hyperdrive keeps the real pool.
+ */
+function depsFor(setup: Setup, ctx: WorkerContext): Deps {
+  const { db } = openPostgres(setup.databaseUrl, { max: DB_CONNECTIONS_PER_REQUEST });
+  return {
+    config: setup.config,
+    db,
+    mailer: setup.mailer,
+    clock: systemClock,
+    random: cryptoRandom,
+    log,
+    background: (task) =>
+      ctx.waitUntil(task.catch((error: unknown) => log.log('error', 'background task failed', { error: String(error) }))),
+  };
+}
+
 export default {
   async fetch(request: Request, env: WorkerEnv, ctx: WorkerContext): Promise<Response> {
     const setup = configureWorker(env);
     if (setup instanceof ConfigError) return misconfigured(setup);
-
-    // A client per request: Workers cannot share a socket between requests. It is never ended
-    // (`sql.end()` makes postgres.js throw an unhandled "Stream was cancelled" on Workers); the
-    // runtime closes its sockets when the request is done and Hyperdrive keeps the real pool.
-    const { db } = openPostgres(setup.databaseUrl, { max: DB_CONNECTIONS_PER_REQUEST });
-    const deps: Deps = {
-      config: setup.config,
-      db,
-      mailer: setup.mailer,
-      clock: systemClock,
-      random: cryptoRandom,
-      log,
-      background: (task) =>
-        ctx.waitUntil(task.catch((error: unknown) => log.log('error', 'background task failed', { error: String(error) }))),
-    };
     // The default client address is `cf-connecting-ip`, which Cloudflare sets on every request.
-    return createApp(deps).fetch(request);
+    return createApp(depsFor(setup, ctx)).fetch(request);
+  },
+
+  /** The cron trigger of wrangler.toml: the same purge the Node server runs hourly. */
+  async scheduled(controller: { cron: string }, env: WorkerEnv, ctx: WorkerContext): Promise<void> {
+    const setup = configureWorker(env);
+    if (setup instanceof ConfigError) {
+      log.log('error', 'configuration error', { variable: setup.variable, error: setup.message });
+      return;
+    }
+    ctx.waitUntil(
+      purgeExpired(depsFor(setup, ctx)).then(
+        () => log.log('info', 'purged expired rows', { cron: controller.cron }),
+        (error: unknown) => log.log('warn', 'purging expired rows failed', { cron: controller.cron, error: String(error) }),
+      ),
+    );
   },
 };

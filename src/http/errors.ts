@@ -14,6 +14,8 @@ const STATUS: Record<HttpErrorCode, ContentfulStatusCode> = {
   handle_taken: 400,
   primary_identity: 400,
   last_identity: 400,
+  database_limit: 400,
+  passkey_limit: 400,
   unauthorized: 401,
   invalid_code: 401,
   forbidden: 403,

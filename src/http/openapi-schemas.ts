@@ -122,7 +122,7 @@ export const WebsocketToken = z.object({ token: z.string().describe('A JWT valid
 export const EmailSet = z.object({ identity: identityHex, email: z.string() });
 export const DatabaseList = z.object({ addresses: z.array(z.string()) });
 export const IdentitiesByEmail = z.object({
-  identities: z.array(z.object({ identity: identityHex, email: z.string(), verified: z.boolean().optional() })),
+  identities: z.array(z.object({ identity: identityHex, email: z.string(), verified: z.boolean() })),
 });
 
 export const OpenIdConfiguration = z.looseObject({

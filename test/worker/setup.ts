@@ -121,6 +121,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const workerLog = join(dir, 'wrangler-output.log');
     const [worker, misconfigured] = await Promise.allSettled([
       startWrangler(dir, 'main', workerLog, [
+        // Exposes /__scheduled?cron=… so that a test can fire the cron trigger.
+        '--test-scheduled',
         '--env-file', secrets,
         '--var', 'MAIL_FROM:auth@example.com',
         '--var', `ORIGIN:${WORKER_ORIGIN}`,

@@ -5,8 +5,8 @@ import {
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import { decodeBase64urlIgnorePadding, encodeBase64urlNoPadding } from '@oslojs/encoding';
-import { and, desc, eq } from 'drizzle-orm';
-import { passkeys, type PasskeyRow } from '../../db/schema';
+import { and, count, desc, eq } from 'drizzle-orm';
+import { passkeys, users, type PasskeyRow } from '../../db/schema';
 import type { Deps, RequestMeta } from '../../deps';
 import { recordActivity } from '../activity/record';
 import { newId } from '../crypto';
@@ -14,6 +14,9 @@ import { fail, type Failure, type Result } from '../result';
 import { hasPermission } from '../sessions/permissions';
 import type { SessionAuth } from '../sessions/sessions';
 import { challengeOfResponse, consumeChallenge, storeChallenge } from './challenges';
+
+/** Passkeys one account may hold. */
+export const PASSKEY_LIMIT = 20;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -60,7 +63,7 @@ export async function verifyRegistration(
   auth: SessionAuth,
   input: { name: string; response: RegistrationResponseJSON },
   meta: RequestMeta,
-): Promise<Result<{ passkey: PasskeyRow }, 'reauthentication_required' | 'invalid_passkey'>> {
+): Promise<Result<{ passkey: PasskeyRow }, 'reauthentication_required' | 'invalid_passkey' | 'passkey_limit'>> {
   if (!hasPermission(deps, auth, 'passkeys:write')) return staleSession();
   const { user } = auth;
 
@@ -84,24 +87,33 @@ export async function verifyRegistration(
   if (!verification.verified) return fail('invalid_passkey', 'The passkey could not be verified.');
 
   const info = verification.registrationInfo;
-  const [passkey] = await deps.db
-    .insert(passkeys)
-    .values({
-      id: newId(deps),
-      userId: user.id,
-      credentialId: info.credential.id,
-      publicKey: encodeBase64urlNoPadding(info.credential.publicKey),
-      counter: info.credential.counter,
-      name: input.name,
-      deviceType: info.credentialDeviceType,
-      backedUp: info.credentialBackedUp,
-      transports: info.credential.transports ?? [],
-      createdAt: deps.clock.now(),
-      lastUsedAt: null,
-    })
-    .onConflictDoNothing({ target: passkeys.credentialId })
-    .returning();
-  if (!passkey) return fail('invalid_passkey', 'This passkey is already registered.');
+  // The account's row is locked first, so concurrent registrations are counted one after another.
+  const stored = await deps.db.transaction(async (tx) => {
+    await tx.select({ id: users.id }).from(users).where(eq(users.id, user.id)).for('no key update');
+    const [held] = await tx.select({ count: count() }).from(passkeys).where(eq(passkeys.userId, user.id));
+    if (held!.count >= PASSKEY_LIMIT) return fail('passkey_limit', `An account can hold at most ${PASSKEY_LIMIT} passkeys; remove one first.`);
+    const [passkey] = await tx
+      .insert(passkeys)
+      .values({
+        id: newId(deps),
+        userId: user.id,
+        credentialId: info.credential.id,
+        publicKey: encodeBase64urlNoPadding(info.credential.publicKey),
+        counter: info.credential.counter,
+        name: input.name,
+        deviceType: info.credentialDeviceType,
+        backedUp: info.credentialBackedUp,
+        transports: info.credential.transports ?? [],
+        createdAt: deps.clock.now(),
+        lastUsedAt: null,
+      })
+      .onConflictDoNothing({ target: passkeys.credentialId })
+      .returning();
+    if (!passkey) return fail('invalid_passkey', 'This passkey is already registered.');
+    return { ok: true as const, passkey };
+  });
+  if (!stored.ok) return stored;
+  const { passkey } = stored;
 
   await recordActivity(deps, {
     userId: user.id,

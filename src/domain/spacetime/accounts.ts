@@ -1,4 +1,4 @@
-import { and, asc, eq, or, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, or, sql } from 'drizzle-orm';
 import { identityDatabases, users, type UserRow } from '../../db/schema';
 import type { Deps, RequestMeta } from '../../deps';
 import { recordActivity } from '../activity/record';
@@ -29,14 +29,27 @@ export async function createAnonymousAccount(
   return { ok: true, user: user!, token: await mintIdentityToken(deps, user!) };
 }
 
-/** Identities of the accounts that carry `email`, verified or not, oldest first. */
-export async function findIdentitiesByEmail(deps: Pick<Deps, 'db'>, email: string): Promise<{ identity: string; email: string }[]> {
+/** An identity listed under an email address, and whether its account proved the address. */
+export interface IdentityOfEmail {
+  identity: string;
+  email: string;
+  verified: boolean;
+}
+
+/**
+ * The identities that carry `email`: first the account that verified it (signed in with a code
+ * sent to it), then those that merely claim it (`set-email`, `POST /identity?email=`), oldest
+ * first, so a planted identity never comes before the owner's.
+ */
+export async function findIdentitiesByEmail(deps: Pick<Deps, 'db'>, email: string): Promise<IdentityOfEmail[]> {
+  // Not `email = $1`: that is null (sorted first by DESC) for accounts without a verified address.
+  const verified = sql<boolean>`${users.email} is not distinct from ${email}`;
   const rows = await deps.db
-    .select({ identity: users.identity })
+    .select({ identity: users.identity, verified })
     .from(users)
     .where(or(eq(users.email, email), eq(users.unverifiedEmail, email)))
-    .orderBy(asc(users.createdAt), asc(users.id));
-  return rows.map((row) => ({ identity: row.identity, email }));
+    .orderBy(desc(verified), asc(users.createdAt), asc(users.id));
+  return rows.map((row) => ({ identity: row.identity, email, verified: row.verified === true }));
 }
 
 /** Attaches `email` to the account as its unverified address, replacing any earlier one. */
@@ -56,22 +69,42 @@ export async function listIdentityDatabases(deps: Pick<Deps, 'db'>, identity: st
   return rows.map((row) => row.address);
 }
 
+/** Database addresses one identity may register. */
+export const DATABASE_LIMIT = 100;
+
 /**
- * Registers a database address to the account; registering it again changes nothing. False when
- * another account owns the address. One statement: the conflict branch only "updates" (and so
- * returns) a row the caller already owns.
+ * Registers a database address to the account; registering it again changes nothing.
+ * `forbidden` when another account owns the address, `database_limit` past 100 addresses. The
+ * account's row is locked first, so concurrent registrations are counted one after another.
  */
-export async function registerIdentityDatabase(deps: Pick<Deps, 'db' | 'clock'>, userId: string, address: string): Promise<boolean> {
-  const rows = await deps.db
-    .insert(identityDatabases)
-    .values({ userId, address, createdAt: deps.clock.now() })
-    .onConflictDoUpdate({
-      target: identityDatabases.address,
-      set: { userId: sql`excluded.user_id` },
-      setWhere: eq(identityDatabases.userId, userId),
-    })
-    .returning({ address: identityDatabases.address });
-  return rows.length > 0;
+export async function registerIdentityDatabase(
+  deps: Pick<Deps, 'db' | 'clock'>,
+  userId: string,
+  address: string,
+): Promise<Result<object, 'forbidden' | 'database_limit'>> {
+  return deps.db.transaction(async (tx) => {
+    await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('no key update');
+    const [owned] = await tx
+      .select({ count: count(), hasAddress: sql<boolean>`coalesce(bool_or(${identityDatabases.address} = ${address}), false)` })
+      .from(identityDatabases)
+      .where(eq(identityDatabases.userId, userId));
+    if (owned!.hasAddress) return { ok: true };
+    if (owned!.count >= DATABASE_LIMIT) {
+      return fail('database_limit', `An identity can register at most ${DATABASE_LIMIT} databases; remove one first.`);
+    }
+    // The conflict branch only "updates" (and so returns) a row the caller already owns.
+    const rows = await tx
+      .insert(identityDatabases)
+      .values({ userId, address, createdAt: deps.clock.now() })
+      .onConflictDoUpdate({
+        target: identityDatabases.address,
+        set: { userId: sql`excluded.user_id` },
+        setWhere: eq(identityDatabases.userId, userId),
+      })
+      .returning({ address: identityDatabases.address });
+    if (rows.length === 0) return fail('forbidden', 'That database address is registered to another identity.');
+    return { ok: true };
+  });
 }
 
 /** Removes a database address from the account; removing one that is not there changes nothing. */

@@ -2,12 +2,19 @@ import { eq } from 'drizzle-orm';
 import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { users, type UserRow } from '../../db/schema';
 import type { Deps } from '../../deps';
+import { fail, type Result } from '../result';
 import { validateSessionToken } from '../sessions/sessions';
 import { computeIdentity } from './identity';
 import { getSigningKey, SIGNING_ALG } from './keys';
 
 /** How long a token from `websocket-token` lives. */
 export const WEBSOCKET_TOKEN_TTL_S = 60;
+/**
+ * `token_use` of a token minted by `websocket-token`. A token that carries any `token_use` is a
+ * short-lived token derived from another credential and never mints another one; the long-lived
+ * identity tokens of `POST /v1/identity` carry none, as SpacetimeDB mints them.
+ */
+export const WEBSOCKET_TOKEN_USE = 'websocket';
 /** Far above any token this server mints; longer input is refused before parsing. */
 const MAX_TOKEN_LENGTH = 4096;
 /** SpacetimeDB's bound on `iss` and `sub`. */
@@ -20,6 +27,9 @@ export interface IdentityClaims extends JWTPayload {
   iss: string;
   aud: string[];
   iat: number;
+  exp?: number;
+  /** Set on short-lived tokens derived from another credential (`websocket`); absent on long-lived identity tokens. */
+  token_use?: string;
 }
 
 /** Who called an identity route: the account, and the claims of its identity token when it used one. */
@@ -54,11 +64,34 @@ export function mintIdentityToken(deps: TokenDeps, user: Pick<UserRow, 'id' | 'i
   return sign(deps, identityClaims(deps, user));
 }
 
-/** The caller's claims re-signed with `iat` = now and `exp` = now + 60 s, for one WebSocket connection. */
-export function mintWebsocketToken(deps: TokenDeps, caller: Caller): Promise<string> {
+/**
+ * True when the caller's credential may mint a websocket token: a session token (revocable, so
+ * the tokens it mints stop when it is revoked), or a long-lived identity token made for
+ * `TOKEN_AUDIENCE`. A token with a `token_use` (one this route minted) or made for another
+ * audience (an OpenID Connect id token names its client) is short-lived and never renews itself.
+ */
+export function canMintWebsocketToken(deps: Pick<Deps, 'config'>, caller: Caller): boolean {
+  if (!caller.claims) return true;
+  return caller.claims.token_use === undefined && holdsAudience(caller.claims.aud, deps.config.tokenAudience);
+}
+
+/**
+ * The caller's claims re-signed with `iat` = now, `exp` = now + 60 s and `token_use: "websocket"`,
+ * for one WebSocket connection; `unauthorized` for a credential that may not mint (see
+ * `canMintWebsocketToken`).
+ */
+export async function mintWebsocketToken(deps: TokenDeps, caller: Caller): Promise<Result<{ token: string }, 'unauthorized'>> {
+  if (!canMintWebsocketToken(deps, caller)) {
+    return fail('unauthorized', 'A short-lived token cannot mint another one; use the long-lived identity token or a session token.');
+  }
   const iat = seconds(deps.clock.now());
   const claims = caller.claims ?? identityClaims(deps, caller.user);
-  return sign(deps, { ...claims, iat, exp: iat + WEBSOCKET_TOKEN_TTL_S });
+  return { ok: true, token: await sign(deps, { ...claims, iat, exp: iat + WEBSOCKET_TOKEN_TTL_S, token_use: WEBSOCKET_TOKEN_USE }) };
+}
+
+function holdsAudience(aud: unknown, accepted: string[]): boolean {
+  const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
+  return audiences.some((a) => accepted.includes(a));
 }
 
 /** Three base64url parts: a JWT; anything else is taken for a session token. */
@@ -68,7 +101,8 @@ export function isJwtShaped(token: string): boolean {
 
 /**
  * The account and claims of an identity token signed by this server, or null. Accepts only
- * ES256 under the current key's `kid` and this `ISSUER`, unexpired as of `deps.clock`, whose
+ * ES256 under the current key's `kid` and this `ISSUER`, an `aud` holding one of
+ * `TOKEN_AUDIENCE`, unexpired as of `deps.clock`, whose
  * `hex_identity` is SpacetimeDB's identity of (`iss`, `sub`) and belongs to a live account.
  */
 export async function verifyIdentityToken(deps: TokenDeps, token: string): Promise<{ user: UserRow; claims: IdentityClaims } | null> {
@@ -82,7 +116,7 @@ export async function verifyIdentityToken(deps: TokenDeps, token: string): Promi
         if (header.kid !== key.kid) throw new errors.JWKSNoMatchingKey();
         return key.publicKey;
       },
-      { algorithms: [SIGNING_ALG], issuer: deps.config.issuer, currentDate: deps.clock.now() },
+      { algorithms: [SIGNING_ALG], issuer: deps.config.issuer, audience: deps.config.tokenAudience, currentDate: deps.clock.now() },
     ));
   } catch (error) {
     if (error instanceof errors.JOSEError || error instanceof TypeError) return null;

@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { describeRoute } from 'hono-openapi';
 import { z } from 'zod';
 import type { Deps } from '../../deps';
@@ -149,9 +149,8 @@ function identityMemberRoutes(deps: Deps) {
       const { identity, address } = c.req.valid('param');
       const { user } = c.var.caller;
       if (user.identity !== identity) return errorResponse(c, 'unauthorized', OTHER_IDENTITY);
-      if (!(await registerIdentityDatabase(deps, user.id, address))) {
-        return errorResponse(c, 'forbidden', 'That database address is registered to another identity.');
-      }
+      const result = await registerIdentityDatabase(deps, user.id, address);
+      if (!result.ok) return failure(c, result);
       return c.body(null, 204);
     })
     .delete('/:identity/databases/:address', docs.removeDatabase, validate('param', databaseParam), caller, async (c) => {
@@ -163,6 +162,15 @@ function identityMemberRoutes(deps: Deps) {
     });
 }
 
+/** A 60-second token for one WebSocket connection, under either route name. */
+function websocketToken(deps: Deps) {
+  return async (c: Context<AppEnv>) => {
+    const result = await mintWebsocketToken(deps, c.var.caller);
+    if (!result.ok) return failure(c, result);
+    return c.json({ token: result.token }, 200);
+  };
+}
+
 /** `/v1/identity`: SpacetimeDB's current identity API. */
 export function spacetimeIdentityRoutes(deps: Deps) {
   return new Hono<AppEnv>()
@@ -172,7 +180,7 @@ export function spacetimeIdentityRoutes(deps: Deps) {
       if (!result.ok) return failure(c, result);
       return c.json({ identity: result.user.identity, token: result.token }, 200);
     })
-    .post('/websocket-token', docs.websocketToken, requireCaller(deps), async (c) => c.json({ token: await mintWebsocketToken(deps, c.var.caller) }, 200))
+    .post('/websocket-token', docs.websocketToken, requireCaller(deps), websocketToken(deps))
     .get('/public-key', docs.publicKey, async (c) => {
       const key = await getSigningKey(deps);
       return c.body(key.publicPem, 200, { 'Content-Type': 'application/pem-certificate-chain' });
@@ -192,6 +200,6 @@ export function legacyIdentityRoutes(deps: Deps) {
     .get('/', docs.findByEmail, validate('query', emailQuery), async (c) => {
       return c.json({ identities: await findIdentitiesByEmail(deps, c.req.valid('query').email) }, 200);
     })
-    .post('/websocket_token', docs.websocketToken, requireCaller(deps), async (c) => c.json({ token: await mintWebsocketToken(deps, c.var.caller) }, 200))
+    .post('/websocket_token', docs.websocketToken, requireCaller(deps), websocketToken(deps))
     .route('/', identityMemberRoutes(deps));
 }
