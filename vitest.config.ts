@@ -32,7 +32,8 @@ if (process.env.TEST_DATABASE_URL) {
 export default defineConfig({
   test: {
     projects,
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Several files start real server processes; on a loaded 2-core machine a start can take a while.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
   },
 });
