@@ -8,7 +8,7 @@ import { challengeWith } from './http/auth';
 import { createErrorHandler, errorResponse, notFound } from './http/errors';
 import { activityRoutes } from './http/routes/activity';
 import { adminRoutes } from './http/routes/admin';
-import { identityRoutes as profileRoutes } from './http/routes/identities';
+import { profileRoutes } from './http/routes/profiles';
 import { demoRoutes } from './http/routes/demo';
 import { passkeyRoutes } from './http/routes/passkeys';
 import { requestId, requestLog } from './http/request-log';

@@ -58,7 +58,7 @@ export const Passkey = z
   .meta({ id: 'Passkey' });
 
 /** A user's profile; the URL and the contract call it an identity. */
-export const Identity = z
+export const Profile = z
   .object({
     id: z.string(),
     displayName: z.string(),
@@ -70,7 +70,7 @@ export const Identity = z
     isPrimary: z.boolean(),
     createdAt: timestamp,
   })
-  .meta({ id: 'Identity' });
+  .meta({ id: 'Profile' });
 
 export const Activity = z
   .object({
@@ -109,8 +109,8 @@ export const PasskeySignInToken = z.object({
   expiresAt: timestamp,
 });
 
-export const IdentityList = z.object({ identities: z.array(Identity) });
-export const OneIdentity = z.object({ identity: Identity });
+export const ProfileList = z.object({ identities: z.array(Profile) });
+export const OneProfile = z.object({ identity: Profile });
 export const Success = z.object({ success: z.literal(true) });
 
 export const ActivityPage = z.object({ activity: z.array(Activity), next: nextCursor });

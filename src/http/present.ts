@@ -26,17 +26,17 @@ export function presentSession(session: SessionRow, currentId: string | null) {
   };
 }
 
-export function presentIdentity(identity: ProfileRow) {
+export function presentProfile(profile: ProfileRow) {
   return {
-    id: identity.id,
-    displayName: identity.displayName,
-    handle: identity.handle,
-    email: identity.email,
-    birthday: identity.birthday,
-    avatarUrl: identity.avatarUrl,
-    bannerUrl: identity.bannerUrl,
-    isPrimary: identity.isPrimary,
-    createdAt: identity.createdAt.toISOString(),
+    id: profile.id,
+    displayName: profile.displayName,
+    handle: profile.handle,
+    email: profile.email,
+    birthday: profile.birthday,
+    avatarUrl: profile.avatarUrl,
+    bannerUrl: profile.bannerUrl,
+    isPrimary: profile.isPrimary,
+    createdAt: profile.createdAt.toISOString(),
   };
 }
 

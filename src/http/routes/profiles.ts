@@ -3,19 +3,19 @@ import { describeRoute } from 'hono-openapi';
 import { z } from 'zod';
 import type { Deps } from '../../deps';
 import {
-  createIdentity,
-  deleteIdentity,
-  getIdentity,
-  listIdentities,
-  setPrimaryIdentity,
-  updateIdentity,
-} from '../../domain/identities/identities';
+  createProfile,
+  deleteProfile,
+  getProfile,
+  listProfiles,
+  setPrimaryProfile,
+  updateProfile,
+} from '../../domain/profiles/profiles';
 import { requireSession } from '../auth';
 import type { AppEnv } from '../env';
 import { failure } from '../errors';
 import { AUTHENTICATED, error, errors, json } from '../openapi-docs';
-import { IdentityList, OneIdentity, Success } from '../openapi-schemas';
-import { presentIdentity } from '../present';
+import { ProfileList, OneProfile, Success } from '../openapi-schemas';
+import { presentProfile } from '../present';
 import { displayName, email } from '../schemas';
 import { validate } from '../validate';
 
@@ -56,7 +56,7 @@ const fields = {
 };
 
 // Strict: an unknown field (a typo, or `isPrimary`) is a 400 rather than silently ignored.
-export const createIdentityBody = z.strictObject({
+export const createProfileBody = z.strictObject({
   ...fields,
   email: fields.email.optional(),
   birthday: fields.birthday.optional(),
@@ -64,7 +64,7 @@ export const createIdentityBody = z.strictObject({
   bannerUrl: fields.bannerUrl.optional(),
 });
 
-export const updateIdentityBody = z.strictObject({
+export const updateProfileBody = z.strictObject({
   displayName: fields.displayName.optional(),
   handle: fields.handle.optional(),
   email: fields.email.optional(),
@@ -73,9 +73,9 @@ export const updateIdentityBody = z.strictObject({
   bannerUrl: fields.bannerUrl.optional(),
 });
 
-// An id that is not one of the caller's identities, malformed ones included, is `404`; only one
+// An id that is not one of the caller's profiles, malformed ones included, is `404`; only one
 // holding a NUL character is refused as `400` (by validate()).
-export const identityIdParam = z.object({ identityId: z.string() });
+export const profileIdParam = z.object({ identityId: z.string() });
 
 const NOT_YOURS = error(404, "not_found: not one of the caller's identities.");
 
@@ -85,7 +85,7 @@ const docs = {
     summary: "The caller's identities (profiles)",
     tags: ['identities'],
     security: AUTHENTICATED,
-    responses: { 200: json('The identities.', IdentityList), ...errors(401, 503) },
+    responses: { 200: json('The identities.', ProfileList), ...errors(401, 503) },
   }),
   create: describeRoute({
     operationId: 'createIdentity',
@@ -93,7 +93,7 @@ const docs = {
     tags: ['identities'],
     security: AUTHENTICATED,
     responses: {
-      201: json('Created.', OneIdentity),
+      201: json('Created.', OneProfile),
       ...errors(401, 403, 413, 503),
       400: error(400, 'invalid_request; identity_limit: the caller has 5 already; handle_taken.'),
     },
@@ -103,7 +103,7 @@ const docs = {
     summary: 'One of the caller’s identities',
     tags: ['identities'],
     security: AUTHENTICATED,
-    responses: { 200: json('The identity.', OneIdentity), ...errors(400, 401, 503), 404: NOT_YOURS },
+    responses: { 200: json('The identity.', OneProfile), ...errors(400, 401, 503), 404: NOT_YOURS },
   }),
   update: describeRoute({
     operationId: 'updateIdentity',
@@ -111,7 +111,7 @@ const docs = {
     tags: ['identities'],
     security: AUTHENTICATED,
     responses: {
-      200: json('The identity as changed.', OneIdentity),
+      200: json('The identity as changed.', OneProfile),
       ...errors(401, 403, 413, 503),
       400: error(400, 'invalid_request; handle_taken.'),
       404: NOT_YOURS,
@@ -138,35 +138,35 @@ const docs = {
   }),
 };
 
-export function identityRoutes(deps: Deps) {
+export function profileRoutes(deps: Deps) {
   return new Hono<AppEnv>()
     .use(requireSession(deps))
     .get('/', docs.list, async (c) => {
-      const identities = await listIdentities(deps, c.var.auth.user.id);
-      return c.json({ identities: identities.map(presentIdentity) }, 200);
+      const profiles = await listProfiles(deps, c.var.auth.user.id);
+      return c.json({ identities: profiles.map(presentProfile) }, 200);
     })
-    .post('/', docs.create, validate('json', createIdentityBody), async (c) => {
-      const result = await createIdentity(deps, c.var.auth.user.id, c.req.valid('json'), c.var.meta);
+    .post('/', docs.create, validate('json', createProfileBody), async (c) => {
+      const result = await createProfile(deps, c.var.auth.user.id, c.req.valid('json'), c.var.meta);
       if (!result.ok) return failure(c, result);
-      return c.json({ identity: presentIdentity(result.identity) }, 201);
+      return c.json({ identity: presentProfile(result.profile) }, 201);
     })
-    .get('/:identityId', docs.get, validate('param', identityIdParam), async (c) => {
-      const result = await getIdentity(deps, c.var.auth.user.id, c.req.valid('param').identityId);
+    .get('/:identityId', docs.get, validate('param', profileIdParam), async (c) => {
+      const result = await getProfile(deps, c.var.auth.user.id, c.req.valid('param').identityId);
       if (!result.ok) return failure(c, result);
-      return c.json({ identity: presentIdentity(result.identity) }, 200);
+      return c.json({ identity: presentProfile(result.profile) }, 200);
     })
-    .patch('/:identityId', docs.update, validate('param', identityIdParam), validate('json', updateIdentityBody), async (c) => {
-      const result = await updateIdentity(deps, c.var.auth.user.id, c.req.valid('param').identityId, c.req.valid('json'), c.var.meta);
+    .patch('/:identityId', docs.update, validate('param', profileIdParam), validate('json', updateProfileBody), async (c) => {
+      const result = await updateProfile(deps, c.var.auth.user.id, c.req.valid('param').identityId, c.req.valid('json'), c.var.meta);
       if (!result.ok) return failure(c, result);
-      return c.json({ identity: presentIdentity(result.identity) }, 200);
+      return c.json({ identity: presentProfile(result.profile) }, 200);
     })
-    .post('/:identityId/primary', docs.setPrimary, validate('param', identityIdParam), async (c) => {
-      const result = await setPrimaryIdentity(deps, c.var.auth.user.id, c.req.valid('param').identityId, c.var.meta);
+    .post('/:identityId/primary', docs.setPrimary, validate('param', profileIdParam), async (c) => {
+      const result = await setPrimaryProfile(deps, c.var.auth.user.id, c.req.valid('param').identityId, c.var.meta);
       if (!result.ok) return failure(c, result);
       return c.json({ success: true }, 200);
     })
-    .delete('/:identityId', docs.delete, validate('param', identityIdParam), async (c) => {
-      const result = await deleteIdentity(deps, c.var.auth.user.id, c.req.valid('param').identityId, c.var.meta);
+    .delete('/:identityId', docs.delete, validate('param', profileIdParam), async (c) => {
+      const result = await deleteProfile(deps, c.var.auth.user.id, c.req.valid('param').identityId, c.var.meta);
       if (!result.ok) return failure(c, result);
       return c.json({ success: true }, 200);
     });
