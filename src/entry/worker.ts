@@ -8,9 +8,11 @@
 // uncaught TypeError unless `node:process` was loaded. nodemailer's sockets hit that path (workerd's
 // net.Socket adds a 'timeout' listener per write), so load it first.
 import 'node:process';
-import { createApp } from '../app';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createApp, type App } from '../app';
 import { ConfigError, parseConfig, type Config } from '../config';
 import { openPostgres } from '../db/postgres';
+import type { Database } from '../db/database';
 import type { Deps } from '../deps';
 import { purgeExpired } from '../domain/maintenance';
 import { systemClock } from '../ports/clock';
@@ -91,32 +93,69 @@ function misconfigured(error: ConfigError): Response {
   );
 }
 
+/** What belongs to one invocation (a request or a cron run): its database client and its context. */
+interface Invocation {
+  db: Database;
+  ctx: WorkerContext;
+}
+
 /**
- * The dependencies of one request or one cron run. The database client is per invocation:
- * Workers cannot share a socket between them. It is never ended (`sql.end()` makes postgres.js
- * throw an unhandled "Stream was cancelled" on Workers); the runtime closes its sockets when the
- * invocation is done and Hyperdrive keeps the real pool.
+ * A database client per invocation: Workers cannot share a socket between them. It is never ended
+ * (`sql.end()` makes postgres.js throw an unhandled "Stream was cancelled" on Workers); the runtime
+ * closes its sockets when the invocation is done and Hyperdrive keeps the real pool.
  */
-function depsFor(setup: Setup, ctx: WorkerContext): Deps {
-  const { db } = openPostgres(setup.databaseUrl, { max: DB_CONNECTIONS_PER_REQUEST });
+function openInvocation(setup: Setup, ctx: WorkerContext): Invocation {
+  return { db: openPostgres(setup.databaseUrl, { max: DB_CONNECTIONS_PER_REQUEST }).db, ctx };
+}
+
+const invocations = new AsyncLocalStorage<Invocation>();
+
+function current(): Invocation {
+  const invocation = invocations.getStore();
+  if (!invocation) throw new Error('no request or cron run in progress');
+  return invocation;
+}
+
+/**
+ * The dependencies an isolate builds once. What is per invocation (the database client,
+ * `waitUntil`) is read from the invocation in progress, so the app and its OpenAPI document are
+ * built once per isolate, not per request.
+ */
+function isolateDeps(setup: Setup): Deps {
   return {
     config: setup.config,
-    db,
+    get db() {
+      return current().db;
+    },
     mailer: setup.mailer,
     clock: systemClock,
     random: cryptoRandom,
     log,
     background: (task) =>
-      ctx.waitUntil(task.catch((error: unknown) => log.log('error', 'background task failed', { error: String(error) }))),
+      current().ctx.waitUntil(task.catch((error: unknown) => log.log('error', 'background task failed', { error: String(error) }))),
   };
+}
+
+const apps = new WeakMap<Setup, { app: App; deps: Deps }>();
+
+function isolateApp(setup: Setup): { app: App; deps: Deps } {
+  let built = apps.get(setup);
+  if (!built) {
+    const deps = isolateDeps(setup);
+    // The default client address is `cf-connecting-ip`, which Cloudflare sets on every request.
+    built = { app: createApp(deps), deps };
+    apps.set(setup, built);
+    log.log('info', 'app built', { issuer: setup.config.issuer });
+  }
+  return built;
 }
 
 export default {
   async fetch(request: Request, env: WorkerEnv, ctx: WorkerContext): Promise<Response> {
     const setup = configureWorker(env);
     if (setup instanceof ConfigError) return misconfigured(setup);
-    // The default client address is `cf-connecting-ip`, which Cloudflare sets on every request.
-    return createApp(depsFor(setup, ctx)).fetch(request);
+    const { app } = isolateApp(setup);
+    return invocations.run(openInvocation(setup, ctx), () => app.fetch(request));
   },
 
   /** The cron trigger of wrangler.toml: the same purge the Node server runs hourly. */
@@ -126,8 +165,9 @@ export default {
       log.log('error', 'configuration error', { variable: setup.variable, error: setup.message });
       return;
     }
-    ctx.waitUntil(
-      purgeExpired(depsFor(setup, ctx)).then(
+    const { deps } = isolateApp(setup);
+    await invocations.run(openInvocation(setup, ctx), () =>
+      purgeExpired(deps).then(
         () => log.log('info', 'purged expired rows', { cron: controller.cron }),
         (error: unknown) => log.log('warn', 'purging expired rows failed', { cron: controller.cron, error: String(error) }),
       ),

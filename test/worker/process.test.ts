@@ -26,6 +26,13 @@ describe('the worker process', () => {
     for (const line of errors) expect(line).toContain('"msg":"sending a sign-in code failed"');
   });
 
+  it('built the app once for every request the isolate served, not per request', () => {
+    const output = workerOutput();
+    const served = output.match(/^\[wrangler:info\] \w+ \S+ \d{3} /gm) ?? [];
+    expect(served.length).toBeGreaterThan(50);
+    expect(output.split('\n').filter((line) => line.includes('"msg":"app built"'))).toHaveLength(1);
+  });
+
   it('leaves no database connection open once its requests are done (clients are never ended)', async () => {
     const others = async () =>
       (await sql<{ n: number }[]>`select count(*)::int as n from pg_stat_activity

@@ -30,8 +30,8 @@ describe('the scheduled handler', () => {
     await activity('kept', user!.id, daysAgo(364));
     await activity('anonymous-old', null, daysAgo(31));
     await activity('anonymous-kept', null, daysAgo(29));
-    await sql`insert into rate_limits (key, count, reset_at) values
-      (${`${tag}:expired-limit`}, 1, ${daysAgo(1)}), (${`${tag}:live-limit`}, 1, ${new Date(Date.now() + DAY_MS)})`;
+    await sql`insert into rate_limits (key, reset_at) values
+      (${`${tag}:expired-limit`}, ${daysAgo(1)}), (${`${tag}:live-limit`}, ${new Date(Date.now() + DAY_MS)})`;
     expect(await remaining()).toHaveLength(6);
 
     const res = await request('GET', `/__scheduled?cron=${encodeURIComponent('17 * * * *')}`);
