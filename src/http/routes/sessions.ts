@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Deps } from '../../deps';
 import { sessionPermissions } from '../../domain/sessions/permissions';
 import { listSessions, revokeSession } from '../../domain/sessions/sessions';
-import { signIn } from '../../domain/sessions/sign-in';
+import { signIn } from '../../domain/sign-in/sign-in';
 import { requireSession } from '../auth';
 import { clearSessionCookie, setSessionCookie } from '../cookies';
 import type { AppEnv } from '../env';

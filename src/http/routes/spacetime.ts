@@ -2,14 +2,8 @@ import { Hono, type Context } from 'hono';
 import { describeRoute } from 'hono-openapi';
 import { z } from 'zod';
 import type { Deps } from '../../deps';
-import {
-  createAnonymousAccount,
-  findIdentitiesByEmail,
-  listIdentityDatabases,
-  registerIdentityDatabase,
-  removeIdentityDatabase,
-  setUnverifiedEmail,
-} from '../../domain/spacetime/accounts';
+import { createAnonymousAccount, findIdentitiesByEmail, setUnverifiedEmail } from '../../domain/accounts/anonymous';
+import { listIdentityDatabases, registerIdentityDatabase, removeIdentityDatabase } from '../../domain/spacetime/databases';
 import { getSigningKey } from '../../domain/spacetime/keys';
 import { mintWebsocketToken } from '../../domain/spacetime/tokens';
 import { requireCaller } from '../auth';

@@ -1,12 +1,12 @@
 import type { SessionRow, UserRow } from '../../db/schema';
 import type { Deps, RequestMeta } from '../../deps';
+import { findOrCreateUserByEmail, findUserByEmail } from '../accounts/users';
 import { recordActivity } from '../activity/record';
 import { consumeCode } from '../otp/otp';
-import { consumeSignInToken } from '../passkeys/sign-in-tokens';
 import { fail, type Result } from '../result';
-import { attemptSignIn } from '../sign-in-failures';
-import { findOrCreateUserByEmail, findUserByEmail } from '../users/users';
-import { createSession, type SessionMethod } from './sessions';
+import { createSession, type SessionMethod } from '../sessions/sessions';
+import { attemptSignIn } from './failures';
+import { consumeSignInToken } from './tokens';
 
 export interface SignInInput {
   method: SessionMethod;
