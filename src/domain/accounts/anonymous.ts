@@ -5,7 +5,8 @@ import { recordActivity } from '../activity/record';
 import { clientRateLimitKey } from '../client-address';
 import { hitRateLimit } from '../rate-limit';
 import { fail, type Result } from '../result';
-import { mintIdentityToken } from '../spacetime/tokens';
+import { requireOwnIdentity } from '../spacetime/ownership';
+import { mintIdentityToken, type Caller } from '../spacetime/tokens';
 import { newUserRow } from './users';
 
 /** Anonymous accounts one client address may create per window. */
@@ -52,8 +53,21 @@ export async function findIdentitiesByEmail(deps: Pick<Deps, 'db'>, email: strin
   return rows.map((row) => ({ identity: row.identity, email, verified: row.verified === true }));
 }
 
-/** Attaches `email` to the account as its unverified address, replacing any earlier one. */
-export async function setUnverifiedEmail(deps: Pick<Deps, 'db' | 'clock'>, user: UserRow, email: string, meta: RequestMeta): Promise<void> {
-  await deps.db.update(users).set({ unverifiedEmail: email }).where(eq(users.id, user.id));
-  await recordActivity(deps, { userId: user.id, action: 'unverified_email_set', severity: 'info', meta, metadata: { email } });
+/**
+ * Attaches `email` to `identity`, which must be the caller's (else `unauthorized`), as its
+ * unverified address, replacing any earlier one.
+ */
+export async function setUnverifiedEmail(
+  deps: Pick<Deps, 'db' | 'clock'>,
+  caller: Caller,
+  identity: string,
+  email: string,
+  meta: RequestMeta,
+): Promise<Result<object, 'unauthorized'>> {
+  const owned = requireOwnIdentity(caller, identity);
+  if (!owned.ok) return owned;
+  const userId = caller.user.id;
+  await deps.db.update(users).set({ unverifiedEmail: email }).where(eq(users.id, userId));
+  await recordActivity(deps, { userId, action: 'unverified_email_set', severity: 'info', meta, metadata: { email } });
+  return { ok: true };
 }

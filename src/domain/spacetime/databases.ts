@@ -2,6 +2,8 @@ import { and, asc, count, eq, sql } from 'drizzle-orm';
 import { identityDatabases, users } from '../../db/schema';
 import type { Deps } from '../../deps';
 import { fail, type Result } from '../result';
+import { requireOwnIdentity } from './ownership';
+import type { Caller } from './tokens';
 
 /** Database addresses registered to an identity, in the order they were registered; empty for an unknown identity. */
 export async function listIdentityDatabases(deps: Pick<Deps, 'db'>, identity: string): Promise<string[]> {
@@ -18,15 +20,20 @@ export async function listIdentityDatabases(deps: Pick<Deps, 'db'>, identity: st
 export const DATABASE_LIMIT = 100;
 
 /**
- * Registers a database address to the account; registering it again changes nothing.
- * `forbidden` when another account owns the address, `database_limit` past 100 addresses. The
- * account's row is locked first, so concurrent registrations are counted one after another.
+ * Registers a database address to `identity`, which must be the caller's (else `unauthorized`);
+ * registering it again changes nothing. `forbidden` when another account owns the address,
+ * `database_limit` past 100 addresses. The account's row is locked first, so concurrent
+ * registrations are counted one after another.
  */
 export async function registerIdentityDatabase(
   deps: Pick<Deps, 'db' | 'clock'>,
-  userId: string,
+  caller: Caller,
+  identity: string,
   address: string,
-): Promise<Result<object, 'forbidden' | 'database_limit'>> {
+): Promise<Result<object, 'unauthorized' | 'forbidden' | 'database_limit'>> {
+  const owned = requireOwnIdentity(caller, identity);
+  if (!owned.ok) return owned;
+  const userId = caller.user.id;
   return deps.db.transaction(async (tx) => {
     await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('no key update');
     const [owned] = await tx
@@ -52,7 +59,20 @@ export async function registerIdentityDatabase(
   });
 }
 
-/** Removes a database address from the account; removing one that is not there changes nothing. */
-export async function removeIdentityDatabase(deps: Pick<Deps, 'db'>, userId: string, address: string): Promise<void> {
-  await deps.db.delete(identityDatabases).where(and(eq(identityDatabases.userId, userId), eq(identityDatabases.address, address)));
+/**
+ * Removes a database address from `identity`, which must be the caller's (else `unauthorized`);
+ * removing one that is not there changes nothing.
+ */
+export async function removeIdentityDatabase(
+  deps: Pick<Deps, 'db'>,
+  caller: Caller,
+  identity: string,
+  address: string,
+): Promise<Result<object, 'unauthorized'>> {
+  const owned = requireOwnIdentity(caller, identity);
+  if (!owned.ok) return owned;
+  await deps.db
+    .delete(identityDatabases)
+    .where(and(eq(identityDatabases.userId, caller.user.id), eq(identityDatabases.address, address)));
+  return { ok: true };
 }
