@@ -17,6 +17,8 @@ interface Import {
   specifier: string;
   /** The src/ file it names (relative to the repository), or null for a package. */
   target: string | null;
+  /** `import type …` / `export type … from`: erased at build time. */
+  typeOnly: boolean;
 }
 
 function sourceFiles(dir: string): string[] {
@@ -29,8 +31,8 @@ function sourceFiles(dir: string): string[] {
 
 // Static imports and re-exports (`import … from`, `import type …`, `import 'x'`, `export … from`)
 // at the start of a line, and dynamic `import('x')`.
-const STATIC = /^\s*(?:import|export)\s+(?:type\s+)?(?:[\w*{}\s,$]+?\s+from\s+)?['"]([^'"]+)['"]/gm;
-const DYNAMIC = /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
+const STATIC = /^\s*(?:import|export)\s+(type\s+)?(?:[\w*{}\s,$]+?\s+from\s+)?['"]([^'"]+)['"]/gm;
+const DYNAMIC = /\bimport\(\s*()['"]([^'"]+)['"]\s*\)/g;
 
 function resolveTarget(fromFile: string, specifier: string): string | null {
   if (!specifier.startsWith('.')) return null;
@@ -43,8 +45,12 @@ function resolveTarget(fromFile: string, specifier: string): string | null {
 export function readImports(files: string[]): Import[] {
   return files.flatMap((file) => {
     const text = readFileSync(file, 'utf8');
-    const specifiers = [...text.matchAll(STATIC), ...text.matchAll(DYNAMIC)].map((match) => match[1]!);
-    return specifiers.map((specifier) => ({ from: relative(ROOT, file), specifier, target: resolveTarget(file, specifier) }));
+    return [...text.matchAll(STATIC), ...text.matchAll(DYNAMIC)].map(([, type, specifier]) => ({
+      from: relative(ROOT, file),
+      specifier: specifier!,
+      target: resolveTarget(file, specifier!),
+      typeOnly: Boolean(type),
+    }));
   });
 }
 
@@ -121,7 +127,9 @@ describe('architecture', () => {
       from: 'src/http/routes/sessions.ts',
       specifier: '../../domain/sign-in/sign-in',
       target: 'src/domain/sign-in/sign-in.ts',
+      typeOnly: false,
     });
+    expect(imports.some((i) => i.from === 'src/http/present.ts' && i.target === 'src/db/schema/index.ts' && i.typeOnly)).toBe(true);
     expect(imports.some((i) => i.from === 'src/domain/passkeys/passkeys.ts' && i.specifier === '@simplewebauthn/server')).toBe(true);
   });
 
@@ -176,6 +184,14 @@ describe('architecture', () => {
       .filter((i) => !NODE_ONLY_FILES.has(i.from) || !i.specifier.startsWith('node:'))
       .map(describeImport);
     expect(offending).toEqual([]);
+  });
+
+  it('keeps SQL out of src/http: no drizzle-orm, and src/db for its types only', () => {
+    const sql = imports
+      .filter((i) => i.from.startsWith('src/http/'))
+      .filter((i) => isPackage(i.specifier, 'drizzle-orm') || (i.target?.startsWith('src/db/') && !i.typeOnly))
+      .map(describeImport);
+    expect(sql).toEqual([]);
   });
 
   it('imports Node-only code only in src/entry, and the Node-only database files only from there', () => {
