@@ -7,7 +7,7 @@ import { listIdentityDatabases, registerIdentityDatabase, removeIdentityDatabase
 import { getSigningKey } from '../../domain/spacetime/keys';
 import { verifyOwnIdentity } from '../../domain/spacetime/ownership';
 import { mintWebsocketToken } from '../../domain/spacetime/tokens';
-import { requireCaller } from '../auth';
+import { requireAuth } from '../auth';
 import type { AppEnv } from '../env';
 import { failure } from '../errors';
 import { AUTHENTICATED, body, error, errors, identityOperationId, json, noContent, PUBLIC } from '../openapi-docs';
@@ -121,7 +121,7 @@ const docs = {
 
 /** `/:identity/…` routes, the same under `/v1/identity` and the legacy `/identity`. */
 function identityMemberRoutes(deps: Deps) {
-  const caller = requireCaller(deps);
+  const caller = requireAuth(deps, { accept: ['session', 'identity-token'] });
   return new Hono<AppEnv>()
     .get('/:identity/verify', docs.verify, validate('param', identityParam), caller, (c) => {
       const result = verifyOwnIdentity(c.var.caller, c.req.valid('param').identity);
@@ -170,7 +170,7 @@ export function spacetimeIdentityRoutes(deps: Deps) {
       if (!result.ok) return failure(c, result);
       return c.json({ identity: result.user.identity, token: result.token }, 200);
     })
-    .post('/websocket-token', docs.websocketToken, requireCaller(deps), websocketToken(deps))
+    .post('/websocket-token', docs.websocketToken, requireAuth(deps, { accept: ['session', 'identity-token'] }), websocketToken(deps))
     .get('/public-key', docs.publicKey, async (c) => {
       const key = await getSigningKey(deps);
       return c.body(key.publicPem, 200, { 'Content-Type': 'application/pem-certificate-chain' });
@@ -190,6 +190,6 @@ export function legacyIdentityRoutes(deps: Deps) {
     .get('/', docs.findByEmail, validate('query', emailQuery), async (c) => {
       return c.json({ identities: await findIdentitiesByEmail(deps, c.req.valid('query').email) }, 200);
     })
-    .post('/websocket_token', docs.websocketToken, requireCaller(deps), websocketToken(deps))
+    .post('/websocket_token', docs.websocketToken, requireAuth(deps, { accept: ['session', 'identity-token'] }), websocketToken(deps))
     .route('/', identityMemberRoutes(deps));
 }
