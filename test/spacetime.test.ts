@@ -429,6 +429,17 @@ describe('databases', () => {
       expect(res.body.error.code).toBe('invalid_request');
     }
   });
+
+  it('another identity’s token cannot remove an address, even one it names correctly', async () => {
+    const a = await newIdentity();
+    const b = await newIdentity();
+    const address = 'ad'.repeat(16);
+    expect((await t.request('PUT', `/v1/identity/${a.identity}/databases/${address}`, { token: a.token })).status).toBe(204);
+    const refused = await t.request('DELETE', `/identity/${a.identity}/databases/${address}`, { token: b.token });
+    expect(refused.status).toBe(401);
+    expect(refused.body.error).toEqual({ code: 'unauthorized', message: 'The token belongs to another identity.' });
+    expect((await t.request('GET', `/v1/identity/${a.identity}/databases`)).body.addresses).toEqual([address]);
+  });
 });
 
 describe('session-only endpoints', () => {

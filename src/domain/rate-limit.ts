@@ -72,6 +72,6 @@ export async function releaseRateLimitHit(deps: Pick<Deps, 'db'>, hit: RateLimit
     .where(and(eq(rateLimits.key, hit.key), sql`${at} = any(${rateLimits.hits})`));
 }
 
-export async function clearRateLimit(deps: Pick<Deps, 'db'>, key: string): Promise<void> {
-  await deps.db.delete(rateLimits).where(eq(rateLimits.key, key));
+export async function clearRateLimit(deps: Pick<Deps, 'db'>, key: string, executor: Executor = deps.db): Promise<void> {
+  await executor.delete(rateLimits).where(eq(rateLimits.key, key));
 }

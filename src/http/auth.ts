@@ -3,7 +3,7 @@ import { getCookie } from 'hono/cookie';
 import { auth as parseBasicAuth } from 'hono/utils/basic-auth';
 import type { Config } from '../config';
 import type { Deps } from '../deps';
-import { validateSessionToken } from '../domain/sessions/sessions';
+import { validateSessionToken, type ValidatedSession } from '../domain/sessions/sessions';
 import { authenticateCaller } from '../domain/spacetime/tokens';
 import { refreshSessionCookie, SESSION_COOKIE } from './cookies';
 import type { AppEnv } from './env';
@@ -78,34 +78,38 @@ function checkedCredential(c: Context, config: Pick<Config, 'origins' | 'issuer'
   return credential;
 }
 
-/**
- * Requires a valid session token and puts `{ session, user }` in `c.var.auth`. When the check
- * slid the session's expiry and the token came in the cookie, the answer re-sends the cookie with
- * the new expiry, so a browser in use keeps its session past the first 30 days.
- */
-export function requireSession(deps: Pick<Deps, 'db' | 'clock' | 'config'>): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    const credential = checkedCredential(c, deps.config);
-    if (credential instanceof Response) return credential;
-    const auth = await validateSessionToken(deps, credential.token);
-    if (!auth) return errorResponse(c, 'unauthorized');
-    c.set('auth', auth);
-    await next();
-    if (auth.slid && credential.via === 'cookie') refreshSessionCookie(c, deps.config, credential.token, auth.session.expiresAt);
-  };
+/** The credentials a route takes: a session token only, or a session token or an identity token (JWT). */
+export interface AuthOptions {
+  accept: readonly ['session'] | readonly ['session', 'identity-token'];
 }
 
+type Accepted = AuthOptions['accept'][number];
+
 /**
- * Requires an identity token (JWT) or a session token and puts the account in `c.var.caller`.
- * For the SpacetimeDB-style identity routes; session-only routes use `requireSession`.
+ * Requires a credential of a kind the route accepts (`401` otherwise, with the challenges of
+ * `challengeWith`; `403` for a cookie-authenticated state change from an Origin that is not
+ * allowed). Session-only routes get `{ session, user }` in `c.var.auth`; routes that also take an
+ * identity token get the account, and the token's claims, in `c.var.caller`. When a session
+ * check slid the expiry and the token came in the cookie, the answer re-sends the cookie with
+ * the new expiry, so a browser in use keeps its session past the first 30 days.
  */
-export function requireCaller(deps: Pick<Deps, 'db' | 'clock' | 'config'>): MiddlewareHandler<AppEnv> {
+export function requireAuth(deps: Pick<Deps, 'db' | 'clock' | 'config'>, options: AuthOptions): MiddlewareHandler<AppEnv> {
+  const identityTokens = (options.accept as readonly Accepted[]).includes('identity-token');
   return async (c, next) => {
     const credential = checkedCredential(c, deps.config);
     if (credential instanceof Response) return credential;
-    const caller = await authenticateCaller(deps, credential.token);
-    if (!caller) return errorResponse(c, 'unauthorized');
-    c.set('caller', caller);
+    let session: ValidatedSession | null;
+    if (identityTokens) {
+      const authenticated = await authenticateCaller(deps, credential.token);
+      if (!authenticated) return errorResponse(c, 'unauthorized');
+      c.set('caller', authenticated.caller);
+      session = authenticated.session;
+    } else {
+      session = await validateSessionToken(deps, credential.token);
+      if (!session) return errorResponse(c, 'unauthorized');
+      c.set('auth', session);
+    }
     await next();
+    if (session?.slid && credential.via === 'cookie') refreshSessionCookie(c, deps.config, credential.token, session.session.expiresAt);
   };
 }

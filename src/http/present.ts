@@ -1,6 +1,6 @@
 import type { Config } from '../config';
 import type { ActivityRow, PasskeyRow, ProfileRow, SessionRow, UserRow } from '../db/schema';
-import { roleOf } from '../domain/users/users';
+import { roleOf } from '../domain/sessions/permissions';
 
 /** JSON shapes of the contract. */
 export function presentUser(config: Pick<Config, 'adminEmails'>, user: UserRow) {

@@ -1,4 +1,5 @@
 import { and, eq, gt, lt, sql } from 'drizzle-orm';
+import type { Executor } from '../../db/database';
 import { otpCodes } from '../../db/schema';
 import type { Deps } from '../../deps';
 import { constantTimeEqual, hmacSha256Hex, importHmacKey, randomDigits } from '../crypto';
@@ -72,16 +73,24 @@ export type CodeRejection = (Failure<'invalid_code'> & { reason: 'no_live_code' 
 
 const INVALID = 'The code is wrong, expired or already used.';
 
+const emailBudgetKey = (email: string) => `otp-verify:email:${email}`;
+
+/** A code that matched its email's live code, still to be spent with `spendCode`. */
+export interface MatchedCode {
+  email: string;
+  codeHash: string;
+}
+
 /**
- * Checks `code` against the email's live code and consumes it. In one transaction a try is
- * reserved on the live code (at most 5 per code; the row stays locked) and then charged to the
- * email (at most 10 per hour, whatever the number of codes sent), so parallel guesses see exact
- * budgets, and a guess with no live code costs the email nothing. The code is spent by a single
- * DELETE, so only one caller can ever win it.
+ * Checks `code` against the email's live code. In one transaction, committed before the
+ * comparison, a try is reserved on the live code (at most 5 per code; the row stays locked)
+ * and then charged to the email (at most 10 per hour, whatever the number of codes sent), so
+ * parallel guesses see exact budgets, and a guess with no live code costs the email nothing.
+ * A match is not spent yet: `spendCode` does that.
  */
-export async function consumeCode(deps: Deps, email: string, code: string): Promise<{ ok: true } | CodeRejection> {
+export async function checkCode(deps: Deps, email: string, code: string): Promise<{ ok: true; matched: MatchedCode } | CodeRejection> {
   const now = deps.clock.now();
-  const emailBudgetKey = `otp-verify:email:${email}`;
+  const budgetKey = emailBudgetKey(email);
   const reservation = await deps.db.transaction(async (tx) => {
     const [reserved] = await tx
       .update(otpCodes)
@@ -89,7 +98,7 @@ export async function consumeCode(deps: Deps, email: string, code: string): Prom
       .where(and(eq(otpCodes.email, email), lt(otpCodes.attempts, MAX_TRIES_PER_CODE), gt(otpCodes.expiresAt, now)))
       .returning({ codeHash: otpCodes.codeHash });
     if (!reserved) return { ...fail('invalid_code', INVALID), reason: 'no_live_code' as const };
-    const budget = await hitRateLimit(deps, { key: emailBudgetKey, limit: MAX_TRIES_PER_EMAIL, windowMs: HOUR_MS }, tx);
+    const budget = await hitRateLimit(deps, { key: budgetKey, limit: MAX_TRIES_PER_EMAIL, windowMs: HOUR_MS }, tx);
     if (budget.allowed) return { ok: true as const, codeHash: reserved.codeHash };
     // Refused before the comparison: the code was not guessed at and keeps its try.
     await tx
@@ -102,13 +111,24 @@ export async function consumeCode(deps: Deps, email: string, code: string): Prom
 
   const submitted = await hashCode(deps, email, code);
   if (!constantTimeEqual(submitted, reservation.codeHash)) return { ...fail('invalid_code', INVALID), reason: 'invalid_code' };
+  return { ok: true, matched: { email, codeHash: submitted } };
+}
 
-  const [consumed] = await deps.db
+/**
+ * Spends a matched code with a single DELETE … RETURNING, so only one caller can ever win it,
+ * and clears the email's budget of wrong tries. `invalid_code` when it was spent or replaced
+ * meanwhile. Run in the transaction of what the code buys, a rollback leaves it unspent.
+ */
+export async function spendCode(
+  deps: Pick<Deps, 'db'>,
+  matched: MatchedCode,
+  executor: Executor = deps.db,
+): Promise<{ ok: true } | (Failure<'invalid_code'> & { reason: 'invalid_code' })> {
+  const [spent] = await executor
     .delete(otpCodes)
-    .where(and(eq(otpCodes.email, email), eq(otpCodes.codeHash, submitted)))
+    .where(and(eq(otpCodes.email, matched.email), eq(otpCodes.codeHash, matched.codeHash)))
     .returning({ email: otpCodes.email });
-  if (!consumed) return { ...fail('invalid_code', INVALID), reason: 'invalid_code' };
-
-  await clearRateLimit(deps, emailBudgetKey);
+  if (!spent) return { ...fail('invalid_code', INVALID), reason: 'invalid_code' };
+  await clearRateLimit(deps, emailBudgetKey(matched.email), executor);
   return { ok: true };
 }

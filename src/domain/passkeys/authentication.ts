@@ -12,9 +12,9 @@ import { recordActivity } from '../activity/record';
 import { clientRateLimitKey } from '../client-address';
 import { hitRateLimit } from '../rate-limit';
 import { fail, type Failure, type Result } from '../result';
-import { attemptSignIn } from '../sign-in-failures';
+import { attemptSignIn } from '../sign-in/failures';
+import { issueSignInToken } from '../sign-in/tokens';
 import { challengeOfResponse, consumeChallenge, storeChallenge } from './challenges';
-import { issueSignInToken } from './sign-in-tokens';
 
 /** Unauthenticated option requests per client IP: each one stores a challenge row. */
 export const OPTIONS_LIMIT_PER_IP = { limit: 60, windowMs: 60 * 1000 };

@@ -1,6 +1,14 @@
+import type { Config } from '../../config';
+import type { UserRow } from '../../db/schema';
 import type { Deps } from '../../deps';
-import { roleOf } from '../users/users';
 import { isFresh, type SessionAuth } from './sessions';
+
+export type Role = 'user' | 'admin';
+
+/** An account is an admin while its verified email is listed in `ADMIN_EMAILS`. */
+export function roleOf(config: Pick<Config, 'adminEmails'>, user: Pick<UserRow, 'email'>): Role {
+  return user.email !== null && config.adminEmails.includes(user.email) ? 'admin' : 'user';
+}
 
 export type Permission =
   | 'sessions:read'

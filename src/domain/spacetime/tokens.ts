@@ -3,7 +3,7 @@ import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { users, type UserRow } from '../../db/schema';
 import type { Deps } from '../../deps';
 import { fail, type Result } from '../result';
-import { validateSessionToken } from '../sessions/sessions';
+import { validateSessionToken, type ValidatedSession } from '../sessions/sessions';
 import { computeIdentity } from './identity';
 import { getSigningKey, SIGNING_ALG } from './keys';
 
@@ -137,12 +137,22 @@ function boundedClaim(value: string): boolean {
   return value.length > 0 && encoder.encode(value).length <= MAX_CLAIM_BYTES;
 }
 
+/** An authenticated caller, and the session behind a session token (null for an identity token). */
+export interface AuthenticatedCaller {
+  caller: Caller;
+  /** Its `slid` says that this check moved the session's expiry, so a cookie holding the token is due to be re-sent. */
+  session: ValidatedSession | null;
+}
+
 /**
  * The caller behind a token that is either an identity token (JWT) or a session token; null
  * when it is neither valid one.
  */
-export async function authenticateCaller(deps: TokenDeps, token: string): Promise<Caller | null> {
-  if (isJwtShaped(token)) return verifyIdentityToken(deps, token);
-  const auth = await validateSessionToken(deps, token);
-  return auth && { user: auth.user, claims: null };
+export async function authenticateCaller(deps: TokenDeps, token: string): Promise<AuthenticatedCaller | null> {
+  if (isJwtShaped(token)) {
+    const verified = await verifyIdentityToken(deps, token);
+    return verified && { caller: verified, session: null };
+  }
+  const session = await validateSessionToken(deps, token);
+  return session && { caller: { user: session.user, claims: null }, session };
 }

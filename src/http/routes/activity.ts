@@ -3,7 +3,7 @@ import { describeRoute } from 'hono-openapi';
 import { z } from 'zod';
 import type { Deps } from '../../deps';
 import { listActivity } from '../../domain/activity/list';
-import { requireSession } from '../auth';
+import { requireAuth } from '../auth';
 import type { AppEnv } from '../env';
 import { AUTHENTICATED, errors, json } from '../openapi-docs';
 import { ActivityPage } from '../openapi-schemas';
@@ -32,7 +32,7 @@ const docs = {
 };
 
 export function activityRoutes(deps: Deps) {
-  return new Hono<AppEnv>().get('/', docs.list, requireSession(deps), validate('query', activityQuery), async (c) => {
+  return new Hono<AppEnv>().get('/', docs.list, requireAuth(deps, { accept: ['session'] }), validate('query', activityQuery), async (c) => {
     const page = await listActivity(deps, c.var.auth.user.id, c.req.valid('query'));
     return c.json({ activity: page.activity.map(presentActivity), next: page.next === null ? null : String(page.next) }, 200);
   });

@@ -3,7 +3,7 @@ import { describeRoute } from 'hono-openapi';
 import { z } from 'zod';
 import type { Deps } from '../../deps';
 import { listUsers, revokeUserSessions } from '../../domain/admin/users';
-import { requireSession } from '../auth';
+import { requireAuth } from '../auth';
 import type { AppEnv } from '../env';
 import { failure } from '../errors';
 import { AUTHENTICATED, error, errors, json } from '../openapi-docs';
@@ -61,7 +61,7 @@ const docs = {
 
 export function adminRoutes(deps: Deps) {
   return new Hono<AppEnv>()
-    .use(requireSession(deps))
+    .use(requireAuth(deps, { accept: ['session'] }))
     .get('/users', docs.listUsers, requirePermission(deps, 'users:read'), validate('query', userQuery), async (c) => {
       const page = await listUsers(deps, c.req.valid('query'));
       return c.json({ users: page.users.map((user) => presentUser(deps.config, user)), next: page.next }, 200);

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { describeRoute } from 'hono-openapi';
 import type { Deps } from '../../deps';
-import { users } from '../../db/schema';
+import { checkDatabase } from '../../domain/health';
 import type { AppEnv } from '../env';
 import { errorResponse } from '../errors';
 import { errors, json, PUBLIC } from '../openapi-docs';
@@ -29,12 +29,7 @@ export function healthRoutes(deps: Pick<Deps, 'db' | 'log'>) {
         responses: { 200: json('Ready.', HealthStatus), ...errors(503) },
       }),
       async (c) => {
-        try {
-          await deps.db.select({ id: users.id }).from(users).limit(1);
-        } catch (error) {
-          deps.log.log('warn', 'readiness check failed', { error: error instanceof Error ? error.message.split('\n')[0] : String(error) });
-          return errorResponse(c, 'unavailable');
-        }
+        if (!(await checkDatabase(deps))) return errorResponse(c, 'unavailable');
         return c.json({ status: 'ok' as const }, 200);
       },
     );

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Deps } from '../../deps';
 import { createAuthenticationOptions, verifyAuthentication } from '../../domain/passkeys/authentication';
 import { createRegistrationOptions, deletePasskey, listPasskeys, verifyRegistration } from '../../domain/passkeys/passkeys';
-import { requireSession } from '../auth';
+import { requireAuth } from '../auth';
 import type { AppEnv } from '../env';
 import { failure } from '../errors';
 import { AUTHENTICATED, error, errors, json, noContent, PUBLIC } from '../openapi-docs';
@@ -118,7 +118,7 @@ const docs = {
 };
 
 export function passkeyRoutes(deps: Deps) {
-  const auth = requireSession(deps);
+  const auth = requireAuth(deps, { accept: ['session'] });
   return new Hono<AppEnv>()
     .post('/register/options', docs.registerOptions, auth, async (c) => {
       const result = await createRegistrationOptions(deps, c.var.auth);

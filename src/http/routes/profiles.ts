@@ -10,7 +10,7 @@ import {
   setPrimaryProfile,
   updateProfile,
 } from '../../domain/profiles/profiles';
-import { requireSession } from '../auth';
+import { requireAuth } from '../auth';
 import type { AppEnv } from '../env';
 import { failure } from '../errors';
 import { AUTHENTICATED, error, errors, json } from '../openapi-docs';
@@ -140,7 +140,7 @@ const docs = {
 
 export function profileRoutes(deps: Deps) {
   return new Hono<AppEnv>()
-    .use(requireSession(deps))
+    .use(requireAuth(deps, { accept: ['session'] }))
     .get('/', docs.list, async (c) => {
       const profiles = await listProfiles(deps, c.var.auth.user.id);
       return c.json({ identities: profiles.map(presentProfile) }, 200);

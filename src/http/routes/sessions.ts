@@ -4,8 +4,8 @@ import { z } from 'zod';
 import type { Deps } from '../../deps';
 import { sessionPermissions } from '../../domain/sessions/permissions';
 import { listSessions, revokeSession } from '../../domain/sessions/sessions';
-import { signIn } from '../../domain/sessions/sign-in';
-import { requireSession } from '../auth';
+import { signIn } from '../../domain/sign-in/sign-in';
+import { requireAuth } from '../auth';
 import { clearSessionCookie, setSessionCookie } from '../cookies';
 import type { AppEnv } from '../env';
 import { failure } from '../errors';
@@ -80,7 +80,7 @@ const docs = {
 };
 
 export function sessionRoutes(deps: Deps) {
-  const auth = requireSession(deps);
+  const auth = requireAuth(deps, { accept: ['session'] });
   return new Hono<AppEnv>()
     .post('/', docs.signIn, validate('json', signInBody), async (c) => {
       const result = await signIn(deps, c.req.valid('json'), c.var.meta);

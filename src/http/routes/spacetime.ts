@@ -2,19 +2,14 @@ import { Hono, type Context } from 'hono';
 import { describeRoute } from 'hono-openapi';
 import { z } from 'zod';
 import type { Deps } from '../../deps';
-import {
-  createAnonymousAccount,
-  findIdentitiesByEmail,
-  listIdentityDatabases,
-  registerIdentityDatabase,
-  removeIdentityDatabase,
-  setUnverifiedEmail,
-} from '../../domain/spacetime/accounts';
+import { createAnonymousAccount, findIdentitiesByEmail, setUnverifiedEmail } from '../../domain/accounts/anonymous';
+import { listIdentityDatabases, registerIdentityDatabase, removeIdentityDatabase } from '../../domain/spacetime/databases';
 import { getSigningKey } from '../../domain/spacetime/keys';
+import { verifyOwnIdentity } from '../../domain/spacetime/ownership';
 import { mintWebsocketToken } from '../../domain/spacetime/tokens';
-import { requireCaller } from '../auth';
+import { requireAuth } from '../auth';
 import type { AppEnv } from '../env';
-import { errorResponse, failure } from '../errors';
+import { failure } from '../errors';
 import { AUTHENTICATED, body, error, errors, identityOperationId, json, noContent, PUBLIC } from '../openapi-docs';
 import { DatabaseList, EmailSet, IdentitiesByEmail, IdentityToken, WebsocketToken } from '../openapi-schemas';
 import { email } from '../schemas';
@@ -41,8 +36,6 @@ export const databaseParam = identityParam.extend({
 export const emailQuery = z.object({ email });
 /** `?email=` absent or empty means no email. */
 export const optionalEmailQuery = z.object({ email: z.preprocess((v) => (v === '' ? undefined : v), email.optional()) });
-
-const OTHER_IDENTITY = 'The token belongs to another identity.';
 
 const NOT_THAT_IDENTITY = error(401, 'unauthorized: no valid token, or the token of another identity.');
 const ADDRESS_TAKEN = error(
@@ -128,18 +121,18 @@ const docs = {
 
 /** `/:identity/…` routes, the same under `/v1/identity` and the legacy `/identity`. */
 function identityMemberRoutes(deps: Deps) {
-  const caller = requireCaller(deps);
+  const caller = requireAuth(deps, { accept: ['session', 'identity-token'] });
   return new Hono<AppEnv>()
     .get('/:identity/verify', docs.verify, validate('param', identityParam), caller, (c) => {
-      if (c.var.caller.user.identity !== c.req.valid('param').identity) return errorResponse(c, 'invalid_request', OTHER_IDENTITY);
+      const result = verifyOwnIdentity(c.var.caller, c.req.valid('param').identity);
+      if (!result.ok) return failure(c, result);
       return c.body(null, 204);
     })
     .post('/:identity/set-email', docs.setEmail, validate('param', identityParam), caller, validate('query', emailQuery), async (c) => {
       const { identity } = c.req.valid('param');
-      const { user } = c.var.caller;
-      if (user.identity !== identity) return errorResponse(c, 'unauthorized', OTHER_IDENTITY);
       const { email } = c.req.valid('query');
-      await setUnverifiedEmail(deps, user, email, c.var.meta);
+      const result = await setUnverifiedEmail(deps, c.var.caller, identity, email, c.var.meta);
+      if (!result.ok) return failure(c, result);
       return c.json({ identity, email }, 200);
     })
     .get('/:identity/databases', docs.listDatabases, validate('param', identityParam), async (c) => {
@@ -147,17 +140,14 @@ function identityMemberRoutes(deps: Deps) {
     })
     .put('/:identity/databases/:address', docs.registerDatabase, validate('param', databaseParam), caller, async (c) => {
       const { identity, address } = c.req.valid('param');
-      const { user } = c.var.caller;
-      if (user.identity !== identity) return errorResponse(c, 'unauthorized', OTHER_IDENTITY);
-      const result = await registerIdentityDatabase(deps, user.id, address);
+      const result = await registerIdentityDatabase(deps, c.var.caller, identity, address);
       if (!result.ok) return failure(c, result);
       return c.body(null, 204);
     })
     .delete('/:identity/databases/:address', docs.removeDatabase, validate('param', databaseParam), caller, async (c) => {
       const { identity, address } = c.req.valid('param');
-      const { user } = c.var.caller;
-      if (user.identity !== identity) return errorResponse(c, 'unauthorized', OTHER_IDENTITY);
-      await removeIdentityDatabase(deps, user.id, address);
+      const result = await removeIdentityDatabase(deps, c.var.caller, identity, address);
+      if (!result.ok) return failure(c, result);
       return c.body(null, 204);
     });
 }
@@ -180,7 +170,7 @@ export function spacetimeIdentityRoutes(deps: Deps) {
       if (!result.ok) return failure(c, result);
       return c.json({ identity: result.user.identity, token: result.token }, 200);
     })
-    .post('/websocket-token', docs.websocketToken, requireCaller(deps), websocketToken(deps))
+    .post('/websocket-token', docs.websocketToken, requireAuth(deps, { accept: ['session', 'identity-token'] }), websocketToken(deps))
     .get('/public-key', docs.publicKey, async (c) => {
       const key = await getSigningKey(deps);
       return c.body(key.publicPem, 200, { 'Content-Type': 'application/pem-certificate-chain' });
@@ -200,6 +190,6 @@ export function legacyIdentityRoutes(deps: Deps) {
     .get('/', docs.findByEmail, validate('query', emailQuery), async (c) => {
       return c.json({ identities: await findIdentitiesByEmail(deps, c.req.valid('query').email) }, 200);
     })
-    .post('/websocket_token', docs.websocketToken, requireCaller(deps), websocketToken(deps))
+    .post('/websocket_token', docs.websocketToken, requireAuth(deps, { accept: ['session', 'identity-token'] }), websocketToken(deps))
     .route('/', identityMemberRoutes(deps));
 }

@@ -1,16 +1,9 @@
 import { eq } from 'drizzle-orm';
-import type { Config } from '../../config';
 import type { Executor } from '../../db/database';
 import { users, type UserRow } from '../../db/schema';
 import type { Deps } from '../../deps';
 import { newId, randomToken } from '../crypto';
 import { computeIdentity } from '../spacetime/identity';
-
-export type Role = 'user' | 'admin';
-
-export function roleOf(config: Pick<Config, 'adminEmails'>, user: Pick<UserRow, 'email'>): Role {
-  return user.email !== null && config.adminEmails.includes(user.email) ? 'admin' : 'user';
-}
 
 /** A new account row: its id is the token `sub`, its identity derives from (`ISSUER`, id). */
 export function newUserRow(deps: Pick<Deps, 'config' | 'clock' | 'random'>, fields: Partial<UserRow> = {}): UserRow {

@@ -1,7 +1,7 @@
-import type { Deps, RequestMeta } from '../deps';
-import { clientRateLimitKey } from './client-address';
-import { hitRateLimit, releaseRateLimitHit } from './rate-limit';
-import { fail, type Failure } from './result';
+import type { Deps, RequestMeta } from '../../deps';
+import { clientRateLimitKey } from '../client-address';
+import { hitRateLimit, releaseRateLimitHit } from '../rate-limit';
+import { fail, type Failure } from '../result';
 
 /** Failed sign-ins (codes, passkey sign-in tokens, passkey assertions) one client may make per window. */
 export const FAILED_SIGN_INS_PER_IP = { limit: 30, windowMs: 15 * 60 * 1000 };

@@ -23,12 +23,16 @@ export async function issueSignInToken(
  * Spends a sign-in token (one DELETE … RETURNING, so only one caller can win it) and returns its
  * account when the token was live; null when unknown, used or expired.
  */
-export async function consumeSignInToken(deps: Pick<Deps, 'db' | 'clock'>, token: string): Promise<UserRow | null> {
-  const [consumed] = await deps.db
+export async function consumeSignInToken(
+  deps: Pick<Deps, 'db' | 'clock'>,
+  token: string,
+  executor: Executor = deps.db,
+): Promise<UserRow | null> {
+  const [consumed] = await executor
     .delete(signInTokens)
     .where(eq(signInTokens.tokenHash, await sha256Hex(token)))
     .returning({ userId: signInTokens.userId, expiresAt: signInTokens.expiresAt });
   if (!consumed || consumed.expiresAt <= deps.clock.now()) return null;
-  const [user] = await deps.db.select().from(users).where(eq(users.id, consumed.userId));
+  const [user] = await executor.select().from(users).where(eq(users.id, consumed.userId));
   return user ?? null;
 }
