@@ -29,6 +29,10 @@ interface Tally {
 
 const newTally = (): Tally => ({ sent: 0, byStatus: new Map(), byRoute: new Map(), failures: [] });
 
+/** What the file did, in one line at its end. */
+const summary: string[] = [];
+afterAll(() => console.log(`fuzz (${driver}, seed ${seed}): ${summary.join(', ') || 'nothing ran'}`));
+
 function record(tally: Tally, request: FuzzRequest, status: number, problem: string | null, text: string): void {
   tally.sent++;
   tally.byStatus.set(status, (tally.byStatus.get(status) ?? 0) + 1);
@@ -112,6 +116,7 @@ describe('fuzzing the in-process app', () => {
     console.log(`fuzz (in-process, ${driver}): seed=${seed} requests=${tally.sent} in ${seconds} s (${(sending / 1000).toFixed(1)} s answering); statuses ${statuses(tally)}`);
 
     printRoutes(tally);
+    summary.push(`${tally.sent} requests in-process with ${tally.failures.length} failures`);
 
     expect(tally.sent).toBeGreaterThanOrEqual(IN_PROCESS_REQUESTS);
     expect(tally.failures).toEqual([]);
@@ -245,6 +250,7 @@ describe('fuzzing a real server process over HTTP', () => {
     console.log(`fuzz (server process over HTTP, ${driver}): seed=${seed} requests=${tally.sent} in ${seconds} s; statuses ${statuses(tally)}; unanswered (client gave up) ${unanswered}`);
 
     printRoutes(tally);
+    summary.push(`${tally.sent} byte for byte to a server process over HTTP with ${tally.failures.length} failures`);
     expect(tally.sent).toBeGreaterThanOrEqual(OVER_HTTP_REQUESTS);
     expect(tally.failures).toEqual([]);
     expect(server.process.exitCode).toBeNull();
