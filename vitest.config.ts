@@ -2,7 +2,7 @@ import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config
 
 // The HTTP suite runs on embedded PGlite always, and again on PostgreSQL when TEST_DATABASE_URL is set.
 const suite = ['test/**/*.test.ts'];
-const elsewhere = ['test/browser/**', 'test/worker/**'];
+const elsewhere = ['test/browser/**', 'test/worker/**', 'test/reliability/**'];
 
 const projects: TestProjectInlineConfiguration[] = [
   {

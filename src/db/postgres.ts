@@ -13,6 +13,10 @@ export function openPostgres(url: string, options: PostgresOptions = {}): { db: 
   const client = postgres(url, {
     max: options.max ?? 10,
     connect_timeout: 5,
+    // postgres.js waits up to 20 s between reconnects once failures pile up, and queries queue
+    // behind that wait: an outage then answers 503 only after 20 s, and recovery lags as long.
+    // At most a second between tries keeps both within the contract's bounds.
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
     idle_timeout: 30,
     onnotice: () => {},
   });

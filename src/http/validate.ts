@@ -16,14 +16,33 @@ type Result = { success: true; data: unknown } | { success: false; error: { issu
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
-/** Paths of the strings holding a NUL character, which PostgreSQL cannot store in `text`. */
-function nulPaths(value: unknown, path: string[] = [], found: string[] = []): string[] {
-  if (typeof value === 'string') {
-    if (value.includes('\0')) found.push(path.join('.'));
-  } else if (value && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) nulPaths(item, [...path, key], found);
+interface Visit {
+  value: unknown;
+  key: string;
+  parent: Visit | undefined;
+}
+
+/**
+ * Paths of the strings holding a NUL character, which PostgreSQL cannot store in `text`. The walk
+ * keeps its own stack: a 64 KiB body can nest arrays 30,000 deep, past the call stack's reach.
+ */
+function nulPaths(value: unknown): string[] {
+  const found: string[] = [];
+  const stack: Visit[] = [{ value, key: '', parent: undefined }];
+  for (let visit = stack.pop(); visit; visit = stack.pop()) {
+    if (typeof visit.value === 'string') {
+      if (visit.value.includes('\0')) found.push(pathOf(visit));
+    } else if (visit.value && typeof visit.value === 'object') {
+      for (const [key, item] of Object.entries(visit.value).reverse()) stack.push({ value: item, key, parent: visit });
+    }
   }
   return found;
+}
+
+function pathOf(visit: Visit): string {
+  const keys: string[] = [];
+  for (let v: Visit | undefined = visit; v?.parent; v = v.parent) keys.push(v.key);
+  return keys.reverse().join('.');
 }
 
 function refuse(c: Context, issues: { path: string; message: string; code?: string }[]): Response {
