@@ -7,9 +7,11 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** How long a server may take to say it listens: start-ups are slow on a loaded machine. */
 export const READY_TIMEOUT_MS = 90_000;
-/** How long a stopped server has to exit before it is killed. */
-// The server gives requests in flight 10 s on SIGTERM, then closes its database: on a loaded machine
-// that can take a while, and a SIGKILL before it ends would look like a failed shutdown.
+/**
+ * How long a stopped server has to exit before it is killed. It gives requests in flight 10 s on
+ * SIGTERM and then closes its database; on a loaded machine that takes a while, and a SIGKILL
+ * before it ends would look like a failed shutdown.
+ */
 const GRACE_MS = 30_000;
 
 export async function freePort(): Promise<number> {
