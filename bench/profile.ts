@@ -6,11 +6,12 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { thisServerClient } from './lib/clients';
+import { SoftAuthenticator } from '../test/helpers/webauthn';
+import { observeCalls, thisServerClient, type AuthClient } from './lib/clients';
 import { summariseProfile } from './lib/cpuprofile';
 import { createDatabases } from './lib/databases';
 import { outDir, root } from './lib/processes';
-import { diffCounts, startPgProxy } from './lib/pg-wire-proxy';
+import { addCounts, diffCounts, startPgProxy, type WireCounts } from './lib/pg-wire-proxy';
 import { codeRounds, passkeyRounds, thisSessionCheck, websocketTokenLoad, type Load } from './lib/scenarios';
 import { startThisServer } from './lib/servers';
 import { settings } from './lib/settings';
@@ -54,7 +55,37 @@ const server = await startThisServer({
 let window: { fromUs: number; toUs: number } | undefined;
 let ops = 0;
 let seconds = 0;
-let wire: ReturnType<typeof diffCounts> | undefined;
+let wire: WireCounts | undefined;
+let steps: Map<string, { requests: number; counts: WireCounts }> | undefined;
+
+/**
+ * The SQL of each request of a round: a few rounds one after another, nothing else in flight,
+ * the proxy's counts taken before and after each request.
+ */
+async function countSteps(client: AuthClient, scenario: 'code' | 'passkey') {
+  const rounds = Number(process.env.BENCH_PROFILE_ROUNDS ?? 20);
+  const authenticator = new SoftAuthenticator(client.origin);
+  if (scenario === 'passkey') await client.registerPasskey(await client.signInWithCode('steps@bench.example.com'), authenticator);
+  const byStep = new Map<string, { requests: number; counts: WireCounts }>();
+  let mark = proxy.snapshot();
+  observeCalls({
+    before: () => void (mark = proxy.snapshot()),
+    after: (step) => {
+      const counts = diffCounts(proxy.snapshot(), mark);
+      const entry = byStep.get(step);
+      byStep.set(step, entry ? { requests: entry.requests + 1, counts: addCounts(entry.counts, counts) } : { requests: 1, counts });
+    },
+  });
+  try {
+    for (let i = 0; i < rounds; i++) {
+      if (scenario === 'code') await client.signInWithCode('steps@bench.example.com');
+      else await client.signInWithPasskey(authenticator);
+    }
+  } finally {
+    observeCalls(undefined);
+  }
+  return byStep;
+}
 try {
   const client = thisServerClient(server.url, server.origin, (email) => sink.nextCode(email));
   const session = await client.signInWithCode('profile@bench.example.com');
@@ -76,6 +107,7 @@ try {
   ops = result.ops;
   seconds = result.seconds;
   console.log(`[profile] ${ops} operations in ${seconds.toFixed(1)} s (${(ops / seconds).toFixed(1)}/s), p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms`);
+  if (name === 'code' || name === 'passkey') steps = await countSteps(client, name);
 } finally {
   // The profile is written when the process exits.
   await server.stop();
@@ -110,4 +142,16 @@ if (wire) {
   line('bytes to PG', wire.bytesToServer);
   line('bytes from PG', wire.bytesFromServer);
   console.log(`  connections opened during the window: ${wire.connections}`);
+}
+
+if (steps) {
+  console.log('\nper request, rounds run one at a time (nothing else in flight):');
+  console.log(`  ${'request'.padEnd(44)} ${'statements'.padStart(10)} ${'round trips'.padStart(11)}  messages`);
+  for (const [step, { requests, counts }] of steps) {
+    const messages = Object.entries(counts.messages)
+      .sort()
+      .map(([type, n]) => `${type} ${(n / requests).toFixed(1)}`)
+      .join(', ');
+    console.log(`  ${step.padEnd(44)} ${(counts.statements / requests).toFixed(2).padStart(10)} ${(counts.roundTrips / requests).toFixed(2).padStart(11)}  ${messages}`);
+  }
 }

@@ -12,11 +12,24 @@ interface Answer {
   cookies: Record<string, string>;
 }
 
+/** Told of every request's start and end (`bench:profile` counts the SQL of each step with it). */
+export interface CallObserver {
+  before(step: string): void;
+  after(step: string): void;
+}
+let observer: CallObserver | undefined;
+export function observeCalls(next: CallObserver | undefined): void {
+  observer = next;
+}
+
 async function call(method: string, url: string, expect: number, init: { headers?: Record<string, string>; json?: unknown } = {}): Promise<Answer> {
   const headers: Record<string, string> = { ...init.headers };
   if (init.json !== undefined) headers['content-type'] = 'application/json';
+  const step = `${method} ${new URL(url).pathname}`;
+  observer?.before(step);
   const res = await fetch(url, { method, headers, body: init.json === undefined ? undefined : JSON.stringify(init.json) });
   const text = await res.text();
+  observer?.after(step);
   if (res.status !== expect) throw new Error(`${method} ${url}: expected ${expect}, got ${res.status}: ${text.slice(0, 300)}`);
   const cookies: Record<string, string> = {};
   for (const line of res.headers.getSetCookie()) {

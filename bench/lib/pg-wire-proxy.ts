@@ -41,6 +41,20 @@ export function diffCounts(after: WireCounts, before: WireCounts): WireCounts {
   };
 }
 
+/** `a + b`, field by field. */
+export function addCounts(a: WireCounts, b: WireCounts): WireCounts {
+  const messages: Record<string, number> = { ...a.messages };
+  for (const [type, n] of Object.entries(b.messages)) messages[type] = (messages[type] ?? 0) + n;
+  return {
+    connections: a.connections + b.connections,
+    messages,
+    statements: a.statements + b.statements,
+    roundTrips: a.roundTrips + b.roundTrips,
+    bytesToServer: a.bytesToServer + b.bytesToServer,
+    bytesFromServer: a.bytesFromServer + b.bytesFromServer,
+  };
+}
+
 const SSL_REQUEST = 80877103;
 const GSSENC_REQUEST = 80877104;
 const CANCEL_REQUEST = 80877102;

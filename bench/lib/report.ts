@@ -38,7 +38,18 @@ export function markdownTable(rows: Row[]): string {
 
 export function machine(): { cpus: number; model: string; memoryGib: number } {
   const list = cpus();
-  return { cpus: list.length, model: list[0]?.model.trim() ?? '?', memoryGib: totalmem() / 1024 ** 3 };
+  let model = list[0]?.model.trim() ?? '?';
+  try {
+    // A virtual machine may name only the brand ("AMD EPYC"); family and model say which.
+    const info = readFileSync('/proc/cpuinfo', 'utf8');
+    const field = (name: string) => info.match(new RegExp(`^${name}\\s*: (.*)$`, 'm'))?.[1]?.trim();
+    const details = [field('cpu family') && `family ${field('cpu family')}`, field('model') && `model ${field('model')}`, list[0] && `${list[0].speed} MHz`];
+    if (/\bhypervisor\b/.test(field('flags') ?? '')) details.push('virtual machine');
+    model = `${model} (${details.filter(Boolean).join(', ')})`;
+  } catch {
+    // not Linux: the model name alone
+  }
+  return { cpus: list.length, model, memoryGib: totalmem() / 1024 ** 3 };
 }
 
 const BEGIN = '<!-- bench:begin (written by npm run bench; edit outside these markers) -->';
