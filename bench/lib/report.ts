@@ -43,7 +43,7 @@ export function machine(): { cpus: number; model: string; memoryGib: number } {
     // A virtual machine may name only the brand ("AMD EPYC"); family and model say which.
     const info = readFileSync('/proc/cpuinfo', 'utf8');
     const field = (name: string) => info.match(new RegExp(`^${name}\\s*: (.*)$`, 'm'))?.[1]?.trim();
-    const details = [field('cpu family') && `family ${field('cpu family')}`, field('model') && `model ${field('model')}`, list[0] && `${list[0].speed} MHz`];
+    const details = [field('cpu family') && `family ${field('cpu family')}`, field('model') && `model ${field('model')}`, Number(field('cpu MHz')) > 0 && `${Math.round(Number(field('cpu MHz')))} MHz`];
     if (/\bhypervisor\b/.test(field('flags') ?? '')) details.push('virtual machine');
     model = `${model} (${details.filter(Boolean).join(', ')})`;
   } catch {
