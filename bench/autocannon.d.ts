@@ -2,9 +2,13 @@
 declare module 'autocannon' {
   export interface Options {
     url: string;
+    method?: string;
     connections?: number;
     duration?: number;
     headers?: Record<string, string>;
+    body?: string;
+    /** Called with every response body; a falsy answer counts as a mismatch. */
+    verifyBody?: (body: string) => boolean;
   }
   export interface Histogram {
     average: number;
@@ -20,8 +24,14 @@ declare module 'autocannon' {
     errors: number;
     timeouts: number;
     non2xx: number;
+    mismatches: number;
     duration: number;
   }
-  function autocannon(options: Options): Promise<Result>;
+  /** A running load: await it for the result; `stop()` ends it early. */
+  export interface Instance extends PromiseLike<Result> {
+    stop(): void;
+    on(event: 'response', listener: (client: unknown, statusCode: number, bytes: number, responseTime: number) => void): this;
+  }
+  function autocannon(options: Options): Instance;
   export default autocannon;
 }
