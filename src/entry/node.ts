@@ -165,7 +165,24 @@ async function main(): Promise<void> {
     },
   });
 
-  let server: Server;
+  let server: Server | undefined;
+  let purge: NodeJS.Timeout | undefined;
+  let stopping = false;
+  const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    if (purge) clearInterval(purge);
+    const { cut } = server ? await stopServer(server, SHUTDOWN_DEADLINE_MS) : { cut: 0 };
+    await Promise.race([Promise.allSettled(pending), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_DEADLINE_MS).unref())]);
+    mailer.close?.();
+    await database.close().catch((error: unknown) => log.log('warn', 'closing the database failed', { error: String(error) }));
+    log.log('info', 'stopped', { signal, cutConnections: cut });
+    process.exit(0);
+  };
+  // Before the server listens: from the first request on, a signal is a graceful stop, never a kill.
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+
   try {
     const listening = await listen(app.fetch, { host: config.host, port: config.port, log });
     server = listening.server;
@@ -188,23 +205,8 @@ async function main(): Promise<void> {
     );
   };
   runPurge();
-  const purge = setInterval(runPurge, 60 * 60 * 1000);
+  purge = setInterval(runPurge, 60 * 60 * 1000);
   purge.unref();
-
-  let stopping = false;
-  const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    clearInterval(purge);
-    const { cut } = await stopServer(server, SHUTDOWN_DEADLINE_MS);
-    await Promise.race([Promise.allSettled(pending), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_DEADLINE_MS).unref())]);
-    mailer.close?.();
-    await database.close().catch((error: unknown) => log.log('warn', 'closing the database failed', { error: String(error) }));
-    log.log('info', 'stopped', { signal, cutConnections: cut });
-    process.exit(0);
-  };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
 }
 
 await main();
