@@ -1,6 +1,4 @@
-import type { AddressInfo } from 'node:net';
-import { simpleParser } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
+import { listenSmtp } from '../../test/helpers/smtp';
 
 /**
  * A real SMTP server on loopback that both auth servers mail their codes to. Each mail is
@@ -16,26 +14,13 @@ export async function startSmtpSink(): Promise<{ url: string; nextCode(to: strin
     if (waiter) waiter(code);
     else queued.set(to, [...(queued.get(to) ?? []), code]);
   };
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    size: 64 * 1024,
-    onData(stream, session, callback) {
-      simpleParser(stream)
-        .then((parsed) => {
-          count++;
-          const code = parsed.text?.match(/\b(\d{6})\b/)?.[1];
-          if (code) for (const rcpt of session.envelope.rcptTo) deliver(rcpt.address.toLowerCase(), code);
-          callback();
-        })
-        .catch(callback);
-    },
+  const smtp = await listenSmtp((mail) => {
+    count++;
+    const code = mail.text.match(/\b(\d{6})\b/)?.[1];
+    if (code) for (const to of mail.to) deliver(to.toLowerCase(), code);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.server.address() as AddressInfo;
   return {
-    url: `smtp://127.0.0.1:${port}`,
+    url: smtp.url,
     received: () => count,
     nextCode(to, timeoutMs = 15_000) {
       const key = to.toLowerCase();
@@ -54,6 +39,6 @@ export async function startSmtpSink(): Promise<{ url: string; nextCode(to: strin
         waiting.set(key, [...(waiting.get(key) ?? []), wake]);
       });
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: smtp.close,
   };
 }

@@ -9,10 +9,8 @@ export interface ReceivedMail {
   text: string;
 }
 
-/** A real SMTP server on loopback that keeps what it receives. */
-export async function startSmtpSink(): Promise<{ url: string; mails: ReceivedMail[]; waitFor(to: string): Promise<ReceivedMail>; close(): Promise<void> }> {
-  const mails: ReceivedMail[] = [];
-  const waiters: (() => void)[] = [];
+/** A real SMTP server on loopback that hands every mail it receives, parsed, to `onMail`. */
+export async function listenSmtp(onMail: (mail: ReceivedMail) => void): Promise<{ url: string; close(): Promise<void> }> {
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -20,13 +18,12 @@ export async function startSmtpSink(): Promise<{ url: string; mails: ReceivedMai
     onData(stream, session, callback) {
       simpleParser(stream)
         .then((parsed) => {
-          mails.push({
+          onMail({
             to: session.envelope.rcptTo.map((r) => r.address),
             from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
             subject: parsed.subject ?? '',
             text: parsed.text ?? '',
           });
-          waiters.splice(0).forEach((wake) => wake());
           callback();
         })
         .catch(callback);
@@ -34,8 +31,19 @@ export async function startSmtpSink(): Promise<{ url: string; mails: ReceivedMai
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.server.address() as AddressInfo;
+  return { url: `smtp://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/** A real SMTP server on loopback that keeps what it receives. */
+export async function startSmtpSink(): Promise<{ url: string; mails: ReceivedMail[]; waitFor(to: string): Promise<ReceivedMail>; close(): Promise<void> }> {
+  const mails: ReceivedMail[] = [];
+  const waiters: (() => void)[] = [];
+  const { url, close } = await listenSmtp((mail) => {
+    mails.push(mail);
+    waiters.splice(0).forEach((wake) => wake());
+  });
   return {
-    url: `smtp://127.0.0.1:${port}`,
+    url,
     mails,
     async waitFor(to) {
       const deadline = Date.now() + 15_000;
@@ -49,6 +57,6 @@ export async function startSmtpSink(): Promise<{ url: string; mails: ReceivedMai
         });
       }
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close,
   };
 }
