@@ -7,7 +7,7 @@ import type { SessionCache } from '../ports/session-cache';
 export const SESSION_CHANNEL = 'session_changed';
 /** `application_name` of the listening connection, followed by the process id. */
 export const FEED_APPLICATION_NAME = 'auth-session-feed';
-/** Pause between attempts to listen again once the listening connection is lost. */
+/** Pause after a LISTEN that failed (the database unreachable, say) before the next try. */
 const RELISTEN_DELAY_MS = 250;
 
 /** Keeps a session cache told of every session and account change committed in the database. */
