@@ -4,6 +4,7 @@ import type { Clock } from './ports/clock';
 import type { Logger } from './ports/logger';
 import type { Mailer } from './ports/mailer';
 import type { Random } from './ports/random';
+import type { SessionCache } from './ports/session-cache';
 
 /** Everything the domain needs from the outside world; built by an entry, never global. */
 export interface Deps {
@@ -15,6 +16,11 @@ export interface Deps {
   log: Logger;
   /** Runs work after the response (mail). Node: fire and forget; Workers: `ctx.waitUntil`. */
   background(task: Promise<unknown>): void;
+  /**
+   * Recent session checks, for a process told of every session and account change (Node, fed by
+   * LISTEN/NOTIFY). Absent (Workers, tests by default): every check reads the database.
+   */
+  sessionCache?: SessionCache;
 }
 
 /** Who made the request, recorded on sessions and activity. */

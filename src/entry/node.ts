@@ -15,11 +15,22 @@ import { systemClock } from '../ports/clock';
 import { createJsonLogger, type Logger } from '../ports/logger';
 import { createLogMailer, type Mailer } from '../ports/mailer';
 import { cryptoRandom } from '../ports/random';
+import { createMemorySessionCache, type SessionCache } from '../ports/session-cache';
 import { createSmtpMailer } from '../ports/smtp-mailer';
 import { listen, stopServer } from './node-http';
+import { feedFromPglite, feedFromPostgres, type SessionFeed } from './session-feed';
 
 /** On SIGTERM/SIGINT, requests in flight get this long to finish before their connections are cut. */
 const SHUTDOWN_DEADLINE_MS = 10_000;
+/**
+ * A cached session check is served for at most this long after its read began, even if the
+ * notification of a change is lost: half of the contract's second for revocations to reach every
+ * process, leaving the other half for the request itself on a loaded machine. A hot session is
+ * then read twice a second instead of on every request.
+ */
+const SESSION_CACHE_TTL_MS = 500;
+/** Entries of about 1 KiB each: a few MiB at most. */
+const SESSION_CACHE_MAX_ENTRIES = 10_000;
 
 /**
  * DATA_DIR holds the embedded database (signing key included) and the generated AUTH_SECRET:
@@ -51,14 +62,22 @@ function loadOrCreateSecret(dataDir: string): Uint8Array {
   return parseSecret(readFileSync(file, 'utf8'));
 }
 
-async function openDatabase(config: Config): Promise<{ db: Database; close(): Promise<void> }> {
+interface OpenDatabase {
+  db: Database;
+  close(): Promise<void>;
+  /** Feeds the session cache with the database's change notifications. */
+  feed(cache: SessionCache, log: Logger): Promise<SessionFeed>;
+}
+
+async function openDatabase(config: Config): Promise<OpenDatabase> {
   if (config.databaseUrl) {
-    await migratePostgres(config.databaseUrl);
-    return openPostgres(config.databaseUrl);
+    const url = config.databaseUrl;
+    await migratePostgres(url);
+    return { ...openPostgres(url), feed: async (cache, log) => feedFromPostgres(url, cache, log) };
   }
   const pglite = await openPglite(join(config.dataDir, 'pglite'));
   await migratePglite(pglite.client);
-  return pglite;
+  return { ...pglite, feed: (cache) => feedFromPglite(pglite.client, cache) };
 }
 
 /**
@@ -123,7 +142,7 @@ async function main(): Promise<void> {
   }
   const authSecret = config.authSecret ?? loadOrCreateSecret(config.dataDir);
 
-  let database: { db: Database; close(): Promise<void> };
+  let database: OpenDatabase;
   try {
     database = await openDatabase(config);
   } catch (error) {
@@ -135,6 +154,15 @@ async function main(): Promise<void> {
   if (config.mail === 'smtp') mailer = createSmtpMailer(config.smtpUrl!, config.mailFrom);
   else mailer = createLogMailer(log);
 
+  // Serves nothing until its feed is listening (and whenever the feed loses its connection).
+  const sessionCache = createMemorySessionCache({
+    ttlMs: SESSION_CACHE_TTL_MS,
+    maxEntries: SESSION_CACHE_MAX_ENTRIES,
+    now: () => performance.now(),
+    suspended: true,
+  });
+  const sessionFeed = await database.feed(sessionCache, log);
+
   // Background work (mail) still running at shutdown gets the same deadline as requests.
   const pending = new Set<Promise<unknown>>();
   const deps: Deps = {
@@ -144,6 +172,7 @@ async function main(): Promise<void> {
     clock: systemClock,
     random: cryptoRandom,
     log,
+    sessionCache,
     background: (task) => {
       const tracked = task.catch((error: unknown) => log.log('error', 'background task failed', { error: String(error) }));
       pending.add(tracked);
@@ -175,6 +204,7 @@ async function main(): Promise<void> {
     const { cut } = server ? await stopServer(server, SHUTDOWN_DEADLINE_MS) : { cut: 0 };
     await Promise.race([Promise.allSettled(pending), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_DEADLINE_MS).unref())]);
     mailer.close?.();
+    await sessionFeed.close().catch((error: unknown) => log.log('warn', 'closing the session feed failed', { error: String(error) }));
     await database.close().catch((error: unknown) => log.log('warn', 'closing the database failed', { error: String(error) }));
     log.log('info', 'stopped', { signal, cutConnections: cut });
     process.exit(0);

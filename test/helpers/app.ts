@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createApp } from '../../src/app';
 import { parseConfig } from '../../src/config';
 import type { Deps } from '../../src/deps';
+import type { SessionCache } from '../../src/ports/session-cache';
 import { silentLogger } from '../../src/ports/logger';
 import { createOutboxMailer } from '../../src/ports/mailer';
 import { cryptoRandom } from '../../src/ports/random';
@@ -23,9 +24,10 @@ export function uniqueEmail(prefix = 'user'): string {
 
 /**
  * The app over a database of its own, an outbox mailer and a clock the test moves.
- * `env` takes configuration variables as the server would read them.
+ * `env` takes configuration variables as the server would read them; `sessionCache` puts a
+ * session cache in front of session checks, as the Node server does (none by default).
  */
-export async function createTestContext(env: Record<string, string> = {}, options: { database?: TestDatabase } = {}) {
+export async function createTestContext(env: Record<string, string> = {}, options: { database?: TestDatabase; sessionCache?: SessionCache } = {}) {
   const database: TestDatabase = options.database ?? (await createTestDatabase());
   const clock = new TestClock();
   const mailer = createOutboxMailer();
@@ -40,6 +42,7 @@ export async function createTestContext(env: Record<string, string> = {}, option
     random: cryptoRandom,
     log: silentLogger,
     background: (task) => void pending.push(task),
+    ...(options.sessionCache ? { sessionCache: options.sessionCache } : {}),
   };
   // Tests choose the client address with X-Forwarded-For; the real entries take it from the socket or Cloudflare.
   const app = createApp(deps, { clientIp: (c) => c.req.header('x-forwarded-for') ?? '127.0.0.1' });

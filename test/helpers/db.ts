@@ -12,6 +12,8 @@ export interface TestDatabase {
   driver: 'pglite' | 'postgres';
   /** postgres:// URL of this copy (PostgreSQL runs only), for tests that start a real server. */
   url?: string;
+  /** The embedded database itself (PGlite runs only), for tests that listen to it. */
+  client?: PGlite;
   close(): Promise<void>;
 }
 
@@ -38,5 +40,5 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     };
   }
   const client = await PGlite.create({ loadDataDir: new Blob([readFileSync(inject('pgliteTemplate'))]) });
-  return { db: pgliteDatabase(client), driver, close: () => client.close() };
+  return { db: pgliteDatabase(client), driver, client, close: () => client.close() };
 }

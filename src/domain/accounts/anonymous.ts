@@ -58,7 +58,7 @@ export async function findIdentitiesByEmail(deps: Pick<Deps, 'db'>, email: strin
  * unverified address, replacing any earlier one.
  */
 export async function setUnverifiedEmail(
-  deps: Pick<Deps, 'db' | 'clock'>,
+  deps: Pick<Deps, 'db' | 'clock' | 'sessionCache'>,
   caller: Caller,
   identity: string,
   email: string,
@@ -68,6 +68,7 @@ export async function setUnverifiedEmail(
   if (!owned.ok) return owned;
   const userId = caller.user.id;
   await deps.db.update(users).set({ unverifiedEmail: email }).where(eq(users.id, userId));
+  deps.sessionCache?.evictUser(userId);
   await recordActivity(deps, { userId, action: 'unverified_email_set', severity: 'info', meta, metadata: { email } });
   return { ok: true };
 }
