@@ -54,7 +54,8 @@ function loadOrCreateSecret(dataDir: string): Uint8Array {
 async function openDatabase(config: Config): Promise<{ db: Database; close(): Promise<void> }> {
   if (config.databaseUrl) {
     await migratePostgres(config.databaseUrl);
-    return openPostgres(config.databaseUrl);
+    // One long-lived pool of real connections: named statements pay off from the second use on.
+    return openPostgres(config.databaseUrl, { prepare: true });
   }
   const pglite = await openPglite(join(config.dataDir, 'pglite'));
   await migratePglite(pglite.client);
