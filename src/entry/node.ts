@@ -16,6 +16,7 @@ import { createJsonLogger, type Logger } from '../ports/logger';
 import { createLogMailer, type Mailer } from '../ports/mailer';
 import { cryptoRandom } from '../ports/random';
 import { createSmtpMailer } from '../ports/smtp-mailer';
+import { nodeHasher } from './node-hasher';
 import { listen, stopServer } from './node-http';
 
 /** On SIGTERM/SIGINT, requests in flight get this long to finish before their connections are cut. */
@@ -144,6 +145,7 @@ async function main(): Promise<void> {
     mailer,
     clock: systemClock,
     random: cryptoRandom,
+    hasher: nodeHasher,
     log,
     background: (task) => {
       const tracked = task.catch((error: unknown) => log.log('error', 'background task failed', { error: String(error) }));

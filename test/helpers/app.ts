@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createApp } from '../../src/app';
 import { parseConfig } from '../../src/config';
 import type { Deps } from '../../src/deps';
+import type { Hasher } from '../../src/ports/hasher';
 import { silentLogger } from '../../src/ports/logger';
 import { createOutboxMailer } from '../../src/ports/mailer';
 import { cryptoRandom } from '../../src/ports/random';
@@ -25,7 +26,7 @@ export function uniqueEmail(prefix = 'user'): string {
  * The app over a database of its own, an outbox mailer and a clock the test moves.
  * `env` takes configuration variables as the server would read them.
  */
-export async function createTestContext(env: Record<string, string> = {}, options: { database?: TestDatabase } = {}) {
+export async function createTestContext(env: Record<string, string> = {}, options: { database?: TestDatabase; hasher?: Hasher } = {}) {
   const database: TestDatabase = options.database ?? (await createTestDatabase());
   const clock = new TestClock();
   const mailer = createOutboxMailer();
@@ -38,6 +39,7 @@ export async function createTestContext(env: Record<string, string> = {}, option
     mailer,
     clock,
     random: cryptoRandom,
+    ...(options.hasher && { hasher: options.hasher }),
     log: silentLogger,
     background: (task) => void pending.push(task),
   };

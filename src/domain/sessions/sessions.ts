@@ -21,7 +21,7 @@ export interface SessionAuth {
 
 /** Opens a session and returns its token `id.secret`; only SHA-256 of the secret is stored. */
 export async function createSession(
-  deps: Pick<Deps, 'db' | 'clock' | 'random'>,
+  deps: Pick<Deps, 'db' | 'clock' | 'random' | 'hasher'>,
   user: UserRow,
   method: SessionMethod,
   meta: RequestMeta,
@@ -34,7 +34,7 @@ export async function createSession(
     .values({
       id: newId(deps),
       userId: user.id,
-      secretHash: await sha256Hex(secret),
+      secretHash: await sha256Hex(deps, secret),
       method,
       createdAt: now,
       lastActiveAt: now,
@@ -53,7 +53,7 @@ export interface ValidatedSession extends SessionAuth {
 }
 
 /** The live session and account of a session token, sliding its expiry; null when invalid. */
-export async function validateSessionToken(deps: Pick<Deps, 'db' | 'clock'>, token: string): Promise<ValidatedSession | null> {
+export async function validateSessionToken(deps: Pick<Deps, 'db' | 'clock' | 'hasher'>, token: string): Promise<ValidatedSession | null> {
   const dot = token.indexOf('.');
   if (dot <= 0 || dot !== token.lastIndexOf('.') || token.length > 256) return null;
   const id = token.slice(0, dot);
@@ -65,7 +65,7 @@ export async function validateSessionToken(deps: Pick<Deps, 'db' | 'clock'>, tok
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(eq(sessions.id, id));
   if (!row) return null;
-  if (!constantTimeEqual(await sha256Hex(secret), row.session.secretHash)) return null;
+  if (!constantTimeEqual(await sha256Hex(deps, secret), row.session.secretHash)) return null;
 
   const now = deps.clock.now();
   if (row.session.expiresAt <= now) {
