@@ -134,7 +134,8 @@ async function main(): Promise<void> {
   }
 
   let mailer: Mailer & { close?(): void };
-  if (config.mail === 'smtp') mailer = createSmtpMailer(config.smtpUrl!, config.mailFrom);
+  // A few connections kept open: a mail then costs no connect, greeting or login.
+  if (config.mail === 'smtp') mailer = createSmtpMailer(config.smtpUrl!, config.mailFrom, { pool: 3 });
   else mailer = createLogMailer(log);
 
   // Background work (mail) still running at shutdown gets the same deadline as requests.

@@ -10,13 +10,29 @@ export interface ReceivedMail {
 }
 
 /** A real SMTP server on loopback that keeps what it receives. */
-export async function startSmtpSink(): Promise<{ url: string; mails: ReceivedMail[]; waitFor(to: string): Promise<ReceivedMail>; close(): Promise<void> }> {
+export async function startSmtpSink(): Promise<{
+  url: string;
+  mails: ReceivedMail[];
+  waitFor(to: string): Promise<ReceivedMail>;
+  /** Connections made so far, and those still open. */
+  connections(): { opened: number; open: number };
+  close(): Promise<void>;
+}> {
   const mails: ReceivedMail[] = [];
+  const connections = { opened: 0, open: 0 };
   const waiters: (() => void)[] = [];
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    onConnect(_session, callback) {
+      connections.opened++;
+      connections.open++;
+      callback();
+    },
+    onClose() {
+      connections.open--;
+    },
     onData(stream, session, callback) {
       simpleParser(stream)
         .then((parsed) => {
@@ -49,6 +65,7 @@ export async function startSmtpSink(): Promise<{ url: string; mails: ReceivedMai
         });
       }
     },
+    connections: () => ({ ...connections }),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
