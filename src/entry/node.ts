@@ -17,6 +17,7 @@ import { createLogMailer, type Mailer } from '../ports/mailer';
 import { cryptoRandom } from '../ports/random';
 import { createSmtpMailer } from '../ports/smtp-mailer';
 import { nodeHasher } from './node-hasher';
+import { createBatchedLogWrite } from './node-log';
 import { listen, stopServer } from './node-http';
 
 /** On SIGTERM/SIGINT, requests in flight get this long to finish before their connections are cut. */
@@ -95,7 +96,7 @@ function isRunning(pid: number): boolean {
 }
 
 async function main(): Promise<void> {
-  const log: Logger = createJsonLogger();
+  const log: Logger = createJsonLogger(createBatchedLogWrite());
   let config: Config;
   try {
     config = parseConfig(process.env);
