@@ -1,6 +1,7 @@
 import type { Config } from './config';
 import type { Database } from './db/database';
 import type { Clock } from './ports/clock';
+import type { Hasher } from './ports/hasher';
 import type { Logger } from './ports/logger';
 import type { Mailer } from './ports/mailer';
 import type { Random } from './ports/random';
@@ -14,6 +15,8 @@ export interface Deps {
   clock: Clock;
   random: Random;
   log: Logger;
+  /** SHA-256 and HMAC; WebCrypto when absent (Workers, tests), node:crypto on the Node server. */
+  hasher?: Hasher;
   /** Runs work after the response (mail). Node: fire and forget; Workers: `ctx.waitUntil`. */
   background(task: Promise<unknown>): void;
   /**

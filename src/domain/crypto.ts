@@ -1,20 +1,23 @@
 import { constantTimeEqual as bytesEqual } from '@oslojs/crypto/subtle';
 import { encodeBase64urlNoPadding, encodeHexLowerCase } from '@oslojs/encoding';
+import type { Deps } from '../deps';
 import type { Clock } from '../ports/clock';
+import { webHasher, type Hasher } from '../ports/hasher';
 import type { Random } from '../ports/random';
 
 const encoder = new TextEncoder();
 
-export async function sha256Hex(data: string): Promise<string> {
-  return encodeHexLowerCase(new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(data))));
+/** The entry's hasher when it gave one (node:crypto on Node), else the Web-standard one. */
+const hasherOf = (deps: Pick<Deps, 'hasher'>): Hasher => deps.hasher ?? webHasher;
+
+/** SHA-256 of `data` (UTF-8) as lower-case hex. */
+export async function sha256Hex(deps: Pick<Deps, 'hasher'>, data: string): Promise<string> {
+  return hasherOf(deps).sha256Hex(data);
 }
 
-export function importHmacKey(secret: Uint8Array): Promise<CryptoKey> {
-  return crypto.subtle.importKey('raw', secret as BufferSource, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-}
-
-export async function hmacSha256Hex(key: CryptoKey, data: string): Promise<string> {
-  return encodeHexLowerCase(new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(data))));
+/** HMAC-SHA-256 of `data` (UTF-8) keyed by `key`, as lower-case hex. */
+export async function hmacSha256Hex(deps: Pick<Deps, 'hasher'>, key: Uint8Array, data: string): Promise<string> {
+  return hasherOf(deps).hmacSha256Hex(key, data);
 }
 
 /** Compares two strings (hashes, MACs) byte by byte in time that depends only on their lengths. */

@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { rateLimits } from '../db/schema';
 import type { Executor } from '../db/database';
 import type { Deps } from '../deps';
@@ -72,6 +72,11 @@ export async function releaseRateLimitHit(deps: Pick<Deps, 'db'>, hit: RateLimit
     .where(and(eq(rateLimits.key, hit.key), sql`${at} = any(${rateLimits.hits})`));
 }
 
+/** The statement of `clearRateLimit`, to run as part of another (a CTE), and only `when` given. */
+export function clearRateLimitQuery(executor: Executor, key: string, when?: SQL) {
+  return executor.delete(rateLimits).where(and(eq(rateLimits.key, key), when));
+}
+
 export async function clearRateLimit(deps: Pick<Deps, 'db'>, key: string, executor: Executor = deps.db): Promise<void> {
-  await executor.delete(rateLimits).where(eq(rateLimits.key, key));
+  await clearRateLimitQuery(executor, key);
 }

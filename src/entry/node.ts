@@ -17,6 +17,8 @@ import { createLogMailer, type Mailer } from '../ports/mailer';
 import { cryptoRandom } from '../ports/random';
 import { createMemorySessionCache, type SessionCache } from '../ports/session-cache';
 import { createSmtpMailer } from '../ports/smtp-mailer';
+import { nodeHasher } from './node-hasher';
+import { createBatchedLogWrite } from './node-log';
 import { listen, stopServer } from './node-http';
 import { feedFromPglite, feedFromPostgres, type SessionFeed } from './session-feed';
 
@@ -73,7 +75,8 @@ async function openDatabase(config: Config): Promise<OpenDatabase> {
   if (config.databaseUrl) {
     const url = config.databaseUrl;
     await migratePostgres(url);
-    return { ...openPostgres(url), feed: async (cache, log) => feedFromPostgres(url, cache, log) };
+    // One long-lived pool of real connections: named statements pay off from the second use on.
+    return { ...openPostgres(url, { prepare: true }), feed: async (cache, log) => feedFromPostgres(url, cache, log) };
   }
   const pglite = await openPglite(join(config.dataDir, 'pglite'));
   await migratePglite(pglite.client);
@@ -112,7 +115,7 @@ function isRunning(pid: number): boolean {
 }
 
 async function main(): Promise<void> {
-  const log: Logger = createJsonLogger();
+  const log: Logger = createJsonLogger(createBatchedLogWrite());
   let config: Config;
   try {
     config = parseConfig(process.env);
@@ -151,7 +154,8 @@ async function main(): Promise<void> {
   }
 
   let mailer: Mailer & { close?(): void };
-  if (config.mail === 'smtp') mailer = createSmtpMailer(config.smtpUrl!, config.mailFrom);
+  // A few connections kept open: a mail then costs no connect, greeting or login.
+  if (config.mail === 'smtp') mailer = createSmtpMailer(config.smtpUrl!, config.mailFrom, { pool: 3 });
   else mailer = createLogMailer(log);
 
   // Serves nothing until its feed is listening (and whenever the feed loses its connection).
@@ -171,6 +175,7 @@ async function main(): Promise<void> {
     mailer,
     clock: systemClock,
     random: cryptoRandom,
+    hasher: nodeHasher,
     log,
     sessionCache,
     background: (task) => {

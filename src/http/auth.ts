@@ -93,7 +93,7 @@ type Accepted = AuthOptions['accept'][number];
  * check slid the expiry and the token came in the cookie, the answer re-sends the cookie with
  * the new expiry, so a browser in use keeps its session past the first 30 days.
  */
-export function requireAuth(deps: Pick<Deps, 'db' | 'clock' | 'config'>, options: AuthOptions): MiddlewareHandler<AppEnv> {
+export function requireAuth(deps: Pick<Deps, 'db' | 'clock' | 'config' | 'sessionCache' | 'hasher'>, options: AuthOptions): MiddlewareHandler<AppEnv> {
   const identityTokens = (options.accept as readonly Accepted[]).includes('identity-token');
   return async (c, next) => {
     const credential = checkedCredential(c, deps.config);

@@ -5,11 +5,17 @@ export interface Logger {
   log(level: LogLevel, msg: string, fields?: LogFields): void;
 }
 
-/** One JSON object per line on stdout (stderr for errors), the shape log collectors expect. */
+/**
+ * One JSON object per line on stdout (stderr for errors), the shape log collectors expect:
+ * `time`, `level`, `msg`, then the fields. The line is put together as a string, with no
+ * intermediate object per line. `write` gets the line without its newline.
+ */
 export function createJsonLogger(write: (line: string, level: LogLevel) => void = defaultWrite): Logger {
   return {
     log(level, msg, fields) {
-      write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }), level);
+      const head = `{"time":"${new Date().toISOString()}","level":"${level}","msg":${JSON.stringify(msg)}`;
+      const rest = fields === undefined ? '{}' : JSON.stringify(fields);
+      write(rest === '{}' ? `${head}}` : `${head},${rest.slice(1)}`, level);
     },
   };
 }

@@ -3,6 +3,7 @@ import { createApp } from '../../src/app';
 import { parseConfig } from '../../src/config';
 import type { Deps } from '../../src/deps';
 import type { SessionCache } from '../../src/ports/session-cache';
+import type { Hasher } from '../../src/ports/hasher';
 import { silentLogger } from '../../src/ports/logger';
 import { createOutboxMailer } from '../../src/ports/mailer';
 import { cryptoRandom } from '../../src/ports/random';
@@ -27,7 +28,7 @@ export function uniqueEmail(prefix = 'user'): string {
  * `env` takes configuration variables as the server would read them; `sessionCache` puts a
  * session cache in front of session checks, as the Node server does (none by default).
  */
-export async function createTestContext(env: Record<string, string> = {}, options: { database?: TestDatabase; sessionCache?: SessionCache } = {}) {
+export async function createTestContext(env: Record<string, string> = {}, options: { database?: TestDatabase; sessionCache?: SessionCache; hasher?: Hasher } = {}) {
   const database: TestDatabase = options.database ?? (await createTestDatabase());
   const clock = new TestClock();
   const mailer = createOutboxMailer();
@@ -40,6 +41,7 @@ export async function createTestContext(env: Record<string, string> = {}, option
     mailer,
     clock,
     random: cryptoRandom,
+    ...(options.hasher && { hasher: options.hasher }),
     log: silentLogger,
     background: (task) => void pending.push(task),
     ...(options.sessionCache ? { sessionCache: options.sessionCache } : {}),

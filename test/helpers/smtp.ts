@@ -10,11 +10,25 @@ export interface ReceivedMail {
 }
 
 /** A real SMTP server on loopback that hands every mail it receives, parsed, to `onMail`. */
-export async function listenSmtp(onMail: (mail: ReceivedMail) => void): Promise<{ url: string; close(): Promise<void> }> {
+export async function listenSmtp(onMail: (mail: ReceivedMail) => void): Promise<{
+  url: string;
+  /** Connections made so far, and those still open. */
+  connections(): { opened: number; open: number };
+  close(): Promise<void>;
+}> {
+  const connections = { opened: 0, open: 0 };
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    onConnect(_session, callback) {
+      connections.opened++;
+      connections.open++;
+      callback();
+    },
+    onClose() {
+      connections.open--;
+    },
     onData(stream, session, callback) {
       simpleParser(stream)
         .then((parsed) => {
@@ -31,19 +45,30 @@ export async function listenSmtp(onMail: (mail: ReceivedMail) => void): Promise<
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.server.address() as AddressInfo;
-  return { url: `smtp://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    connections: () => ({ ...connections }),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** A real SMTP server on loopback that keeps what it receives. */
-export async function startSmtpSink(): Promise<{ url: string; mails: ReceivedMail[]; waitFor(to: string): Promise<ReceivedMail>; close(): Promise<void> }> {
+export async function startSmtpSink(): Promise<{
+  url: string;
+  mails: ReceivedMail[];
+  waitFor(to: string): Promise<ReceivedMail>;
+  /** Connections made so far, and those still open. */
+  connections(): { opened: number; open: number };
+  close(): Promise<void>;
+}> {
   const mails: ReceivedMail[] = [];
   const waiters: (() => void)[] = [];
-  const { url, close } = await listenSmtp((mail) => {
+  const smtp = await listenSmtp((mail) => {
     mails.push(mail);
     waiters.splice(0).forEach((wake) => wake());
   });
   return {
-    url,
+    ...smtp,
     mails,
     async waitFor(to) {
       const deadline = Date.now() + 15_000;
@@ -57,6 +82,5 @@ export async function startSmtpSink(): Promise<{ url: string; mails: ReceivedMai
         });
       }
     },
-    close,
   };
 }

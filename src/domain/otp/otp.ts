@@ -1,10 +1,10 @@
-import { and, eq, gt, lt, sql } from 'drizzle-orm';
+import { and, eq, exists, gt, lt, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/database';
 import { otpCodes } from '../../db/schema';
 import type { Deps } from '../../deps';
-import { constantTimeEqual, hmacSha256Hex, importHmacKey, randomDigits } from '../crypto';
+import { constantTimeEqual, hmacSha256Hex, randomDigits } from '../crypto';
 import { clientRateLimitKey } from '../client-address';
-import { clearRateLimit, hitRateLimit } from '../rate-limit';
+import { clearRateLimitQuery, hitRateLimit } from '../rate-limit';
 import { fail, type Failure, type Result } from '../result';
 
 export const CODE_TTL_MS = 10 * 60 * 1000;
@@ -15,14 +15,9 @@ export const SEND_LIMIT_PER_EMAIL = { limit: 5, windowMs: 15 * 60 * 1000 };
 export const SEND_LIMIT_PER_IP = { limit: 100, windowMs: 15 * 60 * 1000 };
 const HOUR_MS = 60 * 60 * 1000;
 
-const keys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
-
-function hashCode(deps: Pick<Deps, 'config'>, email: string, code: string): Promise<string> {
-  const secret = deps.config.authSecret;
-  let key = keys.get(secret);
-  if (!key) keys.set(secret, (key = importHmacKey(secret)));
+function hashCode(deps: Pick<Deps, 'config' | 'hasher'>, email: string, code: string): Promise<string> {
   // The email is part of the MAC, so a code's hash is useless for any other address.
-  return key.then((k) => hmacSha256Hex(k, `otp\n${email}\n${code}`));
+  return hmacSha256Hex(deps, deps.config.authSecret, `otp\n${email}\n${code}`);
 }
 
 /**
@@ -124,11 +119,15 @@ export async function spendCode(
   matched: MatchedCode,
   executor: Executor = deps.db,
 ): Promise<{ ok: true } | (Failure<'invalid_code'> & { reason: 'invalid_code' })> {
-  const [spent] = await executor
-    .delete(otpCodes)
-    .where(and(eq(otpCodes.email, matched.email), eq(otpCodes.codeHash, matched.codeHash)))
-    .returning({ email: otpCodes.email });
-  if (!spent) return { ...fail('invalid_code', INVALID), reason: 'invalid_code' };
-  await clearRateLimit(deps, emailBudgetKey(matched.email), executor);
+  const spent = executor.$with('spent').as(
+    executor
+      .delete(otpCodes)
+      .where(and(eq(otpCodes.email, matched.email), eq(otpCodes.codeHash, matched.codeHash)))
+      .returning({ email: otpCodes.email }),
+  );
+  // The same statement clears the email's budget, and only when the code was spent.
+  const cleared = executor.$with('cleared').as(clearRateLimitQuery(executor, emailBudgetKey(matched.email), exists(executor.select().from(spent))));
+  const [row] = await executor.with(spent, cleared).select().from(spent);
+  if (!row) return { ...fail('invalid_code', INVALID), reason: 'invalid_code' };
   return { ok: true };
 }

@@ -21,7 +21,7 @@ export interface SessionAuth {
 
 /** Opens a session and returns its token `id.secret`; only SHA-256 of the secret is stored. */
 export async function createSession(
-  deps: Pick<Deps, 'db' | 'clock' | 'random'>,
+  deps: Pick<Deps, 'db' | 'clock' | 'random' | 'hasher'>,
   user: UserRow,
   method: SessionMethod,
   meta: RequestMeta,
@@ -34,7 +34,7 @@ export async function createSession(
     .values({
       id: newId(deps),
       userId: user.id,
-      secretHash: await sha256Hex(secret),
+      secretHash: await sha256Hex(deps, secret),
       method,
       createdAt: now,
       lastActiveAt: now,
@@ -57,7 +57,7 @@ export interface ValidatedSession extends SessionAuth {
  * With a session cache, a recent read of the same session stands in for the database read; the
  * secret is checked against it all the same, and a session due to slide or expire is read anew.
  */
-export async function validateSessionToken(deps: Pick<Deps, 'db' | 'clock' | 'sessionCache'>, token: string): Promise<ValidatedSession | null> {
+export async function validateSessionToken(deps: Pick<Deps, 'db' | 'clock' | 'sessionCache' | 'hasher'>, token: string): Promise<ValidatedSession | null> {
   const dot = token.indexOf('.');
   if (dot <= 0 || dot !== token.lastIndexOf('.') || token.length > 256) return null;
   const id = token.slice(0, dot);
@@ -66,7 +66,7 @@ export async function validateSessionToken(deps: Pick<Deps, 'db' | 'clock' | 'se
 
   const cached = cache?.get(id);
   if (cached) {
-    if (!constantTimeEqual(await sha256Hex(secret), cached.session.secretHash)) return null;
+    if (!constantTimeEqual(await sha256Hex(deps, secret), cached.session.secretHash)) return null;
     const now = deps.clock.now();
     if (cached.session.expiresAt > now && !isSlideDue(now, cached.session)) return { ...cached, slid: false };
   }
@@ -78,7 +78,7 @@ export async function validateSessionToken(deps: Pick<Deps, 'db' | 'clock' | 'se
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(eq(sessions.id, id));
   if (!row) return null;
-  if (!constantTimeEqual(await sha256Hex(secret), row.session.secretHash)) return null;
+  if (!constantTimeEqual(await sha256Hex(deps, secret), row.session.secretHash)) return null;
 
   const now = deps.clock.now();
   if (row.session.expiresAt <= now) {

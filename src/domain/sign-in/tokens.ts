@@ -8,14 +8,14 @@ export const SIGN_IN_TOKEN_TTL_MS = 5 * 60 * 1000;
 
 /** A single-use token that a passkey assertion earns; only its SHA-256 is stored. */
 export async function issueSignInToken(
-  deps: Pick<Deps, 'db' | 'clock' | 'random'>,
+  deps: Pick<Deps, 'db' | 'clock' | 'random' | 'hasher'>,
   userId: string,
   passkeyId: string,
   executor: Executor = deps.db,
 ): Promise<{ token: string; expiresAt: Date }> {
   const token = randomToken(deps.random, 32);
   const expiresAt = new Date(deps.clock.now().getTime() + SIGN_IN_TOKEN_TTL_MS);
-  await executor.insert(signInTokens).values({ tokenHash: await sha256Hex(token), userId, passkeyId, expiresAt });
+  await executor.insert(signInTokens).values({ tokenHash: await sha256Hex(deps, token), userId, passkeyId, expiresAt });
   return { token, expiresAt };
 }
 
@@ -24,13 +24,13 @@ export async function issueSignInToken(
  * account when the token was live; null when unknown, used or expired.
  */
 export async function consumeSignInToken(
-  deps: Pick<Deps, 'db' | 'clock'>,
+  deps: Pick<Deps, 'db' | 'clock' | 'hasher'>,
   token: string,
   executor: Executor = deps.db,
 ): Promise<UserRow | null> {
   const [consumed] = await executor
     .delete(signInTokens)
-    .where(eq(signInTokens.tokenHash, await sha256Hex(token)))
+    .where(eq(signInTokens.tokenHash, await sha256Hex(deps, token)))
     .returning({ userId: signInTokens.userId, expiresAt: signInTokens.expiresAt });
   if (!consumed || consumed.expiresAt <= deps.clock.now()) return null;
   const [user] = await executor.select().from(users).where(eq(users.id, consumed.userId));
