@@ -18,7 +18,11 @@ export interface ThisServerOptions {
   log?: string;
 }
 
-/** `node --import tsx src/entry/node.ts`, as `npm start` runs it, with rate limits off. */
+/**
+ * This server as `npm start` runs it (`scripts/start-server.mjs`: the esbuild bundle, built when
+ * stale), with rate limits off. A profiled run (`nodeFlags`) runs the sources through tsx instead,
+ * so that the profile names this project's files and packages.
+ */
 export async function startThisServer(options: ThisServerOptions): Promise<Server & { origin: string }> {
   const port = await freePort();
   const origin = `http://localhost:${port}`;
@@ -32,7 +36,7 @@ export async function startThisServer(options: ThisServerOptions): Promise<Serve
   const server = await startServer({
     name: 'this',
     log: options.log,
-    args: [...(options.nodeFlags ?? []), '--import', 'tsx', 'src/entry/node.ts'],
+    args: options.nodeFlags ? [...options.nodeFlags, '--import', 'tsx', 'src/entry/node.ts'] : ['scripts/start-server.mjs'],
     env,
     port,
     readyPath: '/healthz',
