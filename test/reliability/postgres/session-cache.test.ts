@@ -1,54 +1,32 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessions } from '../../../src/db/schema';
 import { FEED_APPLICATION_NAME } from '../../../src/entry/session-feed';
 import { uniqueEmail } from '../../helpers/app';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db';
-import { startNodeServer, type RunningServer } from '../../helpers/server';
-import { startSmtpSink } from '../../helpers/smtp';
+import type { TestDatabase } from '../../helpers/db';
+import type { RunningServer } from '../../helpers/server';
+import { call, startServerPair, type ServerPair } from './pair';
 
 // Two real server processes on one PostgreSQL, each with its session cache fed by LISTEN/NOTIFY.
 // Whatever B holds in its cache, a session revoked on A is refused by B within a second: when the
 // notification arrives, when it is lost, and when B's listening connection is cut.
 const BOUND_MS = 1_000;
+let pair: ServerPair;
 let database: TestDatabase;
-let smtp: Awaited<ReturnType<typeof startSmtpSink>>;
+let smtp: ServerPair['smtp'];
 let a: RunningServer;
 let b: RunningServer;
 const figures: string[] = [];
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  smtp = await startSmtpSink();
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const env = {
-    DATABASE_URL: database.url!,
-    AUTH_SECRET: 'e'.repeat(64),
-    JWT_PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    SMTP_URL: smtp.url,
-    TRUST_PROXY: 'on',
-  };
-  a = await startNodeServer(env);
-  b = await startNodeServer(env);
+  pair = await startServerPair();
+  ({ database, smtp, a, b } = pair);
   for (const server of [a, b]) await waitFor(async () => server.output().includes('session cache listening'), 30_000);
 });
 afterAll(async () => {
   console.log(`session caches of two processes: ${figures.join('; ')}`);
-  await Promise.all([a?.stop(), b?.stop()]);
-  await smtp?.close();
-  await database?.close();
+  await pair?.stop();
 });
-
-let clients = 0;
-async function call(server: RunningServer, method: string, path: string, options: { body?: unknown; token?: string } = {}) {
-  const headers: Record<string, string> = { 'x-forwarded-for': `198.51.100.${++clients % 250}` };
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  const res = await fetch(`${server.url}${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
 
 async function waitFor(condition: () => Promise<boolean>, withinMs: number): Promise<void> {
   const deadline = Date.now() + withinMs;

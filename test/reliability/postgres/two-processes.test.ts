@@ -1,53 +1,29 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessions, users } from '../../../src/db/schema';
 import { uniqueEmail } from '../../helpers/app';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db';
-import { startNodeServer, type RunningServer } from '../../helpers/server';
-import { startSmtpSink } from '../../helpers/smtp';
+import type { TestDatabase } from '../../helpers/db';
+import type { RunningServer } from '../../helpers/server';
+import { call, startServerPair, type ServerPair } from './pair';
 
 // Two real server processes on one PostgreSQL database, as a deployment behind a load balancer
 // runs them: the same AUTH_SECRET and signing key, mail through one SMTP server. Whatever one
 // process counts or spends, the other must see.
+let pair: ServerPair;
 let database: TestDatabase;
-let smtp: Awaited<ReturnType<typeof startSmtpSink>>;
+let smtp: ServerPair['smtp'];
 let a: RunningServer;
 let b: RunningServer;
 const figures: string[] = [];
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  smtp = await startSmtpSink();
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const env = {
-    DATABASE_URL: database.url!,
-    AUTH_SECRET: 'd'.repeat(64),
-    JWT_PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    SMTP_URL: smtp.url,
-    // Each request says which client it is for, so that per-IP limits never decide an outcome.
-    TRUST_PROXY: 'on',
-  };
-  // One after the other: each start migrates the database.
-  a = await startNodeServer(env);
-  b = await startNodeServer(env);
+  pair = await startServerPair();
+  ({ database, smtp, a, b } = pair);
 });
 afterAll(async () => {
   console.log(`two processes on one PostgreSQL: ${figures.join('; ')}`);
-  await Promise.all([a?.stop(), b?.stop()]);
-  await smtp?.close();
-  await database?.close();
+  await pair?.stop();
 });
-
-let clients = 0;
-async function call(server: RunningServer, method: string, path: string, options: { body?: unknown; token?: string } = {}) {
-  const headers: Record<string, string> = { 'x-forwarded-for': `192.0.2.${++clients % 250}` };
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  const res = await fetch(`${server.url}${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
-}
 
 /** The code in the newest mail to `email` once there are `count` of them. */
 async function codeFor(email: string, count = 1): Promise<string> {
