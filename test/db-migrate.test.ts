@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { driver } from './helpers/db';
 import { databaseUrl } from './helpers/postgres-url';
-import { freePort } from './helpers/server';
+import { freePort } from './helpers/free-port';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { openPostgres } from '../src/db/postgres';
 import { createTestContext } from './helpers/app';
 import { createTestDatabase, driver } from './helpers/db';
-import { freePort } from './helpers/server';
+import { freePort } from './helpers/free-port';
 
 /** A TCP relay in front of PostgreSQL that the test can cut and restore, like a database restart. */
 async function startRelay(target: URL, port: number) {

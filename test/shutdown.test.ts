@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, driver, type TestDatabase } from './helpers/db';
-import { freePort, startNodeServer } from './helpers/server';
+import { freePort } from './helpers/free-port';
+import { startNodeServer } from './helpers/server';
 
 // SIGTERM/SIGINT: stop accepting, let requests in flight finish, close the database, exit 0.
 const root = fileURLToPath(new URL('..', import.meta.url));

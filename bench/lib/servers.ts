@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, root, startServer, type Server } from './processes';
+import { freePort } from '../../test/helpers/free-port';
+import { root, startServer, type Server } from './processes';
 
 export const peerDir = join(root, 'bench', 'peer');
 

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { demoJs, indexHtml, simpleWebAuthnBrowserJs } from '../../src/http/demo/assets';
-import { addVirtualAuthenticator, freePort, root, startStack, type Stack } from './harness';
+import { freePort } from '../helpers/free-port';
+import { addVirtualAuthenticator, root, startStack, type Stack } from './harness';
 
 let stack: Stack;
 let browser: Browser;

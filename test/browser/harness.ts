@@ -5,28 +5,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core';
 import postgres from 'postgres';
 import { SMTPServer } from 'smtp-server';
+import { freePort } from '../helpers/free-port';
 import { databaseUrl } from '../helpers/postgres-url';
 
 const CHROMIUM = '/usr/bin/chromium';
 export const root = resolve(import.meta.dirname, '../..');
 
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolvePort(port));
-    });
-  });
-}
 
 interface Mail {
   to: string;

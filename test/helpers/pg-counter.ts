@@ -1,5 +1,5 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { freePort } from './server';
+import { freePort } from './free-port';
 
 /**
  * A relay in front of PostgreSQL that counts the frontend messages by type (`P` Parse, `B` Bind,

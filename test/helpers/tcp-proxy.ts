@@ -1,5 +1,5 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { freePort } from './server';
+import { freePort } from './free-port';
 
 export interface TcpProxy {
   /** Where to connect instead of the target: `127.0.0.1:<port>`. */
