@@ -27,6 +27,22 @@ export interface Config {
   passkeyUserVerification: 'required' | 'preferred';
   /** Activity rows older than this many days are purged (rows with no account after 30 days). */
   activityRetentionDays: number;
+  /** OpenID Connect clients of `OIDC_CLIENTS` (more are registered through `/admin/clients`). */
+  oidcClients: ConfiguredClient[];
+  /** Lifetime of OIDC id and access tokens, in seconds (`ID_TOKEN_TTL`). */
+  idTokenTtlSeconds: number;
+  /** How long a rotated signing key is published before it signs, in seconds (`KEY_PUBLISH_DELAY`). */
+  keyPublishDelaySeconds: number;
+}
+
+/** An OpenID Connect client from `OIDC_CLIENTS`; one with a `secret` is confidential. */
+export interface ConfiguredClient {
+  id: string;
+  name: string;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  type: 'public' | 'confidential';
+  secret: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -75,6 +91,9 @@ const vars = {
     .transform(Number)
     .refine((days) => days >= 1 && days <= 100_000, 'must be between 1 and 100000 days')
     .default(365),
+  OIDC_CLIENTS: z.string().optional(),
+  ID_TOKEN_TTL: z.string().optional(),
+  KEY_PUBLISH_DELAY: z.string().optional(),
 } satisfies Record<string, z.ZodType>;
 
 type Env = Record<string, string | undefined>;
@@ -118,6 +137,13 @@ export function parseConfig(env: Env): Config {
 
   const tokenAudience = list(get('TOKEN_AUDIENCE'));
   const issuer = get('ISSUER') ?? local;
+  const oidcClients = parseClients(get('OIDC_CLIENTS'));
+  // The hosted sign-in page runs on ISSUER's origin, so its passkey ceremony needs RP_ID to cover
+  // it. Without configured clients the page, if ever used, offers email codes only.
+  const issuerHost = new URL(issuer).hostname;
+  if (oidcClients.length > 0 && issuerHost !== rpId && !issuerHost.endsWith(`.${rpId}`)) {
+    throw new ConfigError('RP_ID', `"${rpId}" is not the host of ISSUER (${issuer}) nor a parent domain of it; the hosted sign-in page could not use passkeys`);
+  }
   const smtpUrl = get('SMTP_URL');
   const mail = get('MAIL') ?? (smtpUrl ? 'smtp' : undefined);
   if (mail === 'smtp' && !smtpUrl) throw new ConfigError('SMTP_URL', 'is required with MAIL=smtp');
@@ -146,7 +172,76 @@ export function parseConfig(env: Env): Config {
     adminEmails,
     passkeyUserVerification: get('PASSKEY_USER_VERIFICATION'),
     activityRetentionDays: get('ACTIVITY_RETENTION_DAYS'),
+    oidcClients,
+    idTokenTtlSeconds: parseDuration('ID_TOKEN_TTL', get('ID_TOKEN_TTL') ?? '1h', { min: 60, max: 86_400 }),
+    keyPublishDelaySeconds: parseDuration('KEY_PUBLISH_DELAY', get('KEY_PUBLISH_DELAY') ?? '10m', { min: 0, max: 30 * 86_400 }),
   };
+}
+
+const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+
+/** `90`, `90s`, `10m`, `1h`, `7d` → seconds, within bounds. */
+export function parseDuration(variable: string, value: string, bounds: { min: number; max: number }): number {
+  const match = /^(\d+)([smhd]?)$/.exec(value.trim());
+  if (!match) throw new ConfigError(variable, `"${value}" is not a duration (e.g. 90s, 10m, 1h, 7d)`);
+  const seconds = Number(match[1]) * UNIT_SECONDS[(match[2] || 's') as keyof typeof UNIT_SECONDS];
+  if (seconds < bounds.min || seconds > bounds.max) {
+    throw new ConfigError(variable, `must be between ${bounds.min} s and ${bounds.max} s (got ${seconds} s)`);
+  }
+  return seconds;
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Whether a redirect URI may be registered: an absolute `https:` URL, or `http:` on a loopback
+ * host (development, RFC 8252), without a fragment.
+ */
+export function isAllowedRedirectUri(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.hash || value.includes('#') || url.username || url.password) return false;
+  return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
+}
+
+const clientSchema = z.object({
+  id: z.string().regex(/^[\w.~:-]{1,128}$/, 'a client id is 1-128 characters of letters, digits and ._~:-'),
+  name: z.string().min(1).max(100).optional(),
+  redirectUris: z.array(z.string().refine(isAllowedRedirectUri, 'redirect URIs must be https:, or http: on localhost/127.0.0.1/[::1], without a fragment')).min(1),
+  postLogoutRedirectUris: z.array(z.string().refine(isAllowedRedirectUri, 'post-logout redirect URIs follow the redirect URI rules')).optional(),
+  secret: z.string().min(16, 'a client secret has at least 16 characters').optional(),
+});
+
+function parseClients(value: string | undefined): ConfiguredClient[] {
+  if (value === undefined) return [];
+  let json: unknown;
+  try {
+    json = JSON.parse(value);
+  } catch {
+    throw new ConfigError('OIDC_CLIENTS', 'must be a JSON array of clients');
+  }
+  const parsed = z.array(clientSchema).safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError('OIDC_CLIENTS', `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid value'}`);
+  }
+  const ids = new Set<string>();
+  return parsed.data.map((client) => {
+    if (ids.has(client.id)) throw new ConfigError('OIDC_CLIENTS', `client id "${client.id}" appears twice`);
+    ids.add(client.id);
+    return {
+      id: client.id,
+      name: client.name ?? client.id,
+      redirectUris: client.redirectUris,
+      postLogoutRedirectUris: client.postLogoutRedirectUris ?? [],
+      type: client.secret ? 'confidential' : 'public',
+      secret: client.secret,
+    };
+  });
 }
 
 function normaliseOrigin(variable: string, value: string): string {

@@ -17,7 +17,8 @@ const PROMOTED = 'cache-promoted@example.com';
 function row(id: string, userId = 'u1'): { session: SessionRow; user: UserRow } {
   const at = new Date();
   return {
-    session: { id, userId, secretHash: 'h', method: 'otp', createdAt: at, lastActiveAt: at, expiresAt: at, ipAddress: null, userAgent: null },
+    session: { id, userId, secretHash: 'h', method: 'otp',
+    userVerified: false, createdAt: at, lastActiveAt: at, expiresAt: at, ipAddress: null, userAgent: null },
     user: { id: userId, email: null, unverifiedEmail: null, identity: 'i', webauthnUserId: 'w', createdAt: at },
   };
 }

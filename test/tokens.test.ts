@@ -21,7 +21,7 @@ import { openPostgres } from '../src/db/postgres';
 import { signingKeys, users } from '../src/db/schema';
 import type { Deps } from '../src/deps';
 import { computeIdentity } from '../src/domain/spacetime/identity';
-import { getSigningKey, importSigningKey } from '../src/domain/spacetime/keys';
+import { getSigningKey, importSigningKey } from '../src/domain/keys/keys';
 import { createTestContext, ORIGIN, type TestContext } from './helpers/app';
 
 let t: TestContext;
@@ -80,7 +80,7 @@ describe('signing key', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]!.id).toBe('default');
     expect(rows[0]!.privateKeyPem).toMatch(/^-----BEGIN PRIVATE KEY-----/);
-    expect((await importSigningKey(rows[0]!.privateKeyPem)).kid).toBe(keys[0]!.kid);
+    expect((await importSigningKey(rows[0]!.privateKeyPem!)).kid).toBe(keys[0]!.kid);
   });
 
   it('keeps its kid across apps over the same database, and kid is the RFC 7638 thumbprint', async () => {

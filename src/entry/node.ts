@@ -10,7 +10,7 @@ import { openPglite } from '../db/pglite';
 import { openPostgres } from '../db/postgres';
 import type { Deps } from '../deps';
 import { purgeExpired } from '../domain/maintenance';
-import { getSigningKey } from '../domain/spacetime/keys';
+import { getSigningKey } from '../domain/keys/keys';
 import { systemClock } from '../ports/clock';
 import { createJsonLogger, type Logger } from '../ports/logger';
 import { createLogMailer, type Mailer } from '../ports/mailer';

@@ -9,7 +9,7 @@ import { migratePglite } from '../../src/db/migrate';
 import { openPglite } from '../../src/db/pglite';
 import { activity } from '../../src/db/schema';
 import { purgeExpired } from '../../src/domain/maintenance';
-import { getSigningKey } from '../../src/domain/spacetime/keys';
+import { getSigningKey } from '../../src/domain/keys/keys';
 import { createTestContext, ORIGIN, type TestContext } from '../helpers/app';
 import { DAY } from '../helpers/clock';
 import { runNodeServerToExit, startNodeServer, type RunningServer } from '../helpers/server';

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { boolean, index, integer, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 import { users } from './users';
 
 /** The live one-time code of an email; a new code replaces the row. Only an HMAC is kept. */
@@ -20,6 +20,8 @@ export const sessions = pgTable(
       .references(() => users.id, { onDelete: 'cascade' }),
     secretHash: text('secret_hash').notNull(),
     method: text('method', { enum: ['otp', 'passkey'] }).notNull(),
+    /** A passkey sign-in whose authenticator verified the user (PIN, biometrics): OIDC `amr` adds "mfa". */
+    userVerified: boolean('user_verified').notNull().default(false),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     lastActiveAt: timestamp('last_active_at', { withTimezone: true }).notNull(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),

@@ -4,3 +4,4 @@ export * from './passkeys';
 export * from './profiles';
 export * from './activity';
 export * from './spacetime';
+export * from './oidc';

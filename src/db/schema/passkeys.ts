@@ -42,6 +42,8 @@ export const signInTokens = pgTable('sign_in_tokens', {
     .notNull()
     .references(() => users.id, { onDelete: 'cascade' }),
   passkeyId: text('passkey_id').references(() => passkeys.id, { onDelete: 'cascade' }),
+  /** Whether the assertion carried the authenticator's user-verification flag (becomes the session's). */
+  userVerified: boolean('user_verified').notNull().default(false),
   expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
 });
 

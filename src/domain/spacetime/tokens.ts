@@ -5,7 +5,7 @@ import type { Deps } from '../../deps';
 import { fail, type Result } from '../result';
 import { validateSessionToken, type ValidatedSession } from '../sessions/sessions';
 import { computeIdentity } from './identity';
-import { getSigningKey, SIGNING_ALG } from './keys';
+import { findVerificationKey, getSigningKey, SIGNING_ALG } from '../keys/keys';
 
 /** How long a token from `websocket-token` lives. */
 export const WEBSOCKET_TOKEN_TTL_S = 60;
@@ -107,14 +107,14 @@ export function isJwtShaped(token: string): boolean {
  */
 export async function verifyIdentityToken(deps: TokenDeps, token: string): Promise<{ user: UserRow; claims: IdentityClaims } | null> {
   if (token.length > MAX_TOKEN_LENGTH || !isJwtShaped(token)) return null;
-  const key = await getSigningKey(deps);
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(
       token,
-      (header) => {
-        if (header.kid !== key.kid) throw new errors.JWKSNoMatchingKey();
-        return key.publicKey;
+      async (header) => {
+        const key = await findVerificationKey(deps, header.kid);
+        if (!key) throw new errors.JWKSNoMatchingKey();
+        return key;
       },
       { algorithms: [SIGNING_ALG], issuer: deps.config.issuer, audience: deps.config.tokenAudience, currentDate: deps.clock.now() },
     ));

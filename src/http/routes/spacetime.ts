@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Deps } from '../../deps';
 import { createAnonymousAccount, findIdentitiesByEmail, setUnverifiedEmail } from '../../domain/accounts/anonymous';
 import { listIdentityDatabases, registerIdentityDatabase, removeIdentityDatabase } from '../../domain/spacetime/databases';
-import { getSigningKey } from '../../domain/spacetime/keys';
+import { getSigningKey } from '../../domain/keys/keys';
 import { verifyOwnIdentity } from '../../domain/spacetime/ownership';
 import { mintWebsocketToken } from '../../domain/spacetime/tokens';
 import { requireAuth } from '../auth';

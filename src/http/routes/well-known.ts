@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { describeRoute } from 'hono-openapi';
 import type { Deps } from '../../deps';
-import { getSigningKey, SIGNING_ALG } from '../../domain/spacetime/keys';
+import { listPublishedKeys, SIGNING_ALG } from '../../domain/keys/keys';
 import type { AppEnv } from '../env';
 import { errors, json, PUBLIC } from '../openapi-docs';
 import { Jwks, OpenIdConfiguration } from '../openapi-schemas';
@@ -44,8 +44,8 @@ export function wellKnownRoutes(deps: Deps) {
       );
     })
     .get('/jwks.json', docs.jwks, async (c) => {
-      const key = await getSigningKey(deps);
+      const keys = await listPublishedKeys(deps);
       c.header('Cache-Control', CACHE);
-      return c.json({ keys: [key.publicJwk] }, 200);
+      return c.json({ keys }, 200);
     });
 }

@@ -87,5 +87,16 @@ async function loadOrCreateStoredKey(deps: Pick<Deps, 'db' | 'clock'>): Promise<
 
 async function readStoredKey(db: Database): Promise<string | undefined> {
   const [row] = await db.select({ pem: signingKeys.privateKeyPem }).from(signingKeys).where(eq(signingKeys.id, DEFAULT_KEY_ID));
-  return row?.pem;
+  return row?.pem ?? undefined;
+}
+
+/** The public key that verifies tokens signed under `kid`, or null when no published key has it. */
+export async function findVerificationKey(deps: Pick<Deps, 'config' | 'db' | 'clock'>, kid: string | undefined): Promise<CryptoKey | null> {
+  const key = await getSigningKey(deps);
+  return kid === key.kid ? key.publicKey : null;
+}
+
+/** Every key that may verify a live token, as JWKS entries. */
+export async function listPublishedKeys(deps: Pick<Deps, 'config' | 'db' | 'clock'>): Promise<SigningKey['publicJwk'][]> {
+  return [(await getSigningKey(deps)).publicJwk];
 }
