@@ -6,7 +6,7 @@ import type { Deps } from '../../deps';
 
 export const SIGNING_ALG = 'ES256';
 /** The id of the key generated on first use when `JWT_PRIVATE_KEY` is not configured. */
-export const DEFAULT_KEY_ID = 'default';
+const DEFAULT_KEY_ID = 'default';
 /**
  * How long a process (or Workers isolate) signs and verifies from its copy of the key set before
  * reading `signing_keys` again: the bound on how late another process sees a rotation or a
