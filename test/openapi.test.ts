@@ -264,6 +264,12 @@ describe('OpenAPI document', () => {
     await call('GET', '/admin/users', { token });
     await call('POST', '/admin/users/{id}/revoke-sessions', { token: admin.token, params: { id: signedIn.body.user.id } });
     await call('POST', '/admin/users/{id}/revoke-sessions', { token: admin.token, params: { id: crypto.randomUUID() } });
+    const keys = await call('GET', '/admin/keys', { token: admin.token });
+    await call('GET', '/admin/keys', { token });
+    const rotated = await call('POST', '/admin/keys/rotate', { token: admin.token });
+    await call('DELETE', '/admin/keys/{kid}', { token: admin.token, params: { kid: keys.body.keys[0].kid } });
+    await call('DELETE', '/admin/keys/{kid}', { token: admin.token, params: { kid: rotated.body.key.kid } });
+    await call('DELETE', '/admin/keys/{kid}', { token: admin.token, params: { kid: rotated.body.key.kid } });
     await call('GET', '/auth/sessions', { token });
 
     // SpacetimeDB identities, current and legacy routes.

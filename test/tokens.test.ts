@@ -122,8 +122,10 @@ describe('signing key', () => {
 
     // The app with the generated key does not know this kid.
     expect(await statuses(minted.identity, minted.token)).toEqual([401, 401]);
-    // Nothing was written to signing_keys for the configured key.
-    expect(await t.db.select().from(signingKeys)).toHaveLength(1);
+    // The configured key has a row of its own that records its kid and dates, never its private key.
+    const [row] = await t.db.select().from(signingKeys).where(eq(signingKeys.kid, jwks.keys[0]!.kid));
+    expect(row).toMatchObject({ id: jwks.keys[0]!.kid, privateKeyPem: null, retiredAt: null });
+    expect(await t.db.select().from(signingKeys)).toHaveLength(2);
   });
 });
 

@@ -16,6 +16,7 @@ const STATUS: Record<HttpErrorCode, ContentfulStatusCode> = {
   last_identity: 400,
   database_limit: 400,
   passkey_limit: 400,
+  key_in_use: 400,
   unauthorized: 401,
   invalid_code: 401,
   forbidden: 403,

@@ -76,7 +76,7 @@ const TAGS = [
   { name: 'passkeys', description: 'WebAuthn passkeys: registration and passwordless sign-in.' },
   { name: 'identities', description: 'The caller’s profiles (display personas), 1 to 5 per account.' },
   { name: 'activity', description: 'The caller’s security log.' },
-  { name: 'admin', description: 'User administration, for sessions with the users:* permissions.' },
+  { name: 'admin', description: 'Administration of users and signing keys, for sessions with the users:* permissions.' },
   { name: 'spacetime', description: 'SpacetimeDB-compatible identities and tokens (`/v1/identity`).' },
   { name: 'spacetime-legacy', description: 'The same for SpacetimeDB clients before 1.0 (`/identity`).' },
   { name: 'discovery', description: 'OpenID Connect discovery and the signing keys.' },

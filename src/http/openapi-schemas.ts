@@ -132,6 +132,17 @@ export const OpenIdConfiguration = z.looseObject({
   subject_types_supported: z.array(z.string()),
   id_token_signing_alg_values_supported: z.array(z.string()),
 });
+export const SigningKey = z
+  .object({
+    kid: z.string().describe('The key’s RFC 7638 thumbprint, as in the JWKS and in the header of the tokens it signs.'),
+    createdAt: timestamp,
+    activatesAt: z.string().meta({ format: 'date-time', description: 'ISO-8601 UTC. When it starts signing (KEY_PUBLISH_DELAY after its rotation); it verifies from its creation.' }),
+    retiredAt: z.string().nullable().meta({ format: 'date-time', description: 'ISO-8601 UTC. Null while it is published; once set, tokens it signed no longer verify.' }),
+    signing: z.boolean().describe('Whether it signs new tokens now.'),
+  })
+  .meta({ id: 'SigningKey' });
+export const SigningKeyList = z.object({ keys: z.array(SigningKey) });
+export const OneSigningKey = z.object({ key: SigningKey });
 export const Jwks = z.object({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string() })) });
 export const HealthStatus = z.object({ status: z.literal('ok') });
 /** The OpenAPI document itself: an object, described by the OpenAPI specification rather than here. */

@@ -1,5 +1,6 @@
 import type { Config } from '../config';
 import type { ActivityRow, PasskeyRow, ProfileRow, SessionRow, UserRow } from '../db/schema';
+import type { SigningKeyInfo } from '../domain/keys/rotation';
 import { roleOf } from '../domain/sessions/permissions';
 
 /** JSON shapes of the contract. */
@@ -61,5 +62,15 @@ export function presentPasskey(passkey: PasskeyRow) {
     deviceType: passkey.deviceType,
     backedUp: passkey.backedUp,
     transports: passkey.transports,
+  };
+}
+
+export function presentSigningKey(key: SigningKeyInfo) {
+  return {
+    kid: key.kid,
+    createdAt: key.createdAt.toISOString(),
+    activatesAt: key.activatesAt.toISOString(),
+    retiredAt: key.retiredAt?.toISOString() ?? null,
+    signing: key.signing,
   };
 }

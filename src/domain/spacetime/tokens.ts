@@ -101,7 +101,7 @@ export function isJwtShaped(token: string): boolean {
 
 /**
  * The account and claims of an identity token signed by this server, or null. Accepts only
- * ES256 under the current key's `kid` and this `ISSUER`, an `aud` holding one of
+ * ES256 under the `kid` of a published (non-retired) key and this `ISSUER`, an `aud` holding one of
  * `TOKEN_AUDIENCE`, unexpired as of `deps.clock`, whose
  * `hex_identity` is SpacetimeDB's identity of (`iss`, `sub`) and belongs to a live account.
  */

@@ -7,6 +7,7 @@ import { requireAuth } from '../auth';
 import type { AppEnv } from '../env';
 import { failure } from '../errors';
 import { AUTHENTICATED, error, errors, json } from '../openapi-docs';
+import { adminKeyRoutes } from './admin-keys';
 import { RevokedCount, UserPage } from '../openapi-schemas';
 import { requirePermission } from '../permissions';
 import { presentUser } from '../present';
@@ -70,5 +71,7 @@ export function adminRoutes(deps: Deps) {
       const result = await revokeUserSessions(deps, c.var.auth.user.id, c.req.valid('param').id, c.var.meta);
       if (!result.ok) return failure(c, result);
       return c.json({ revoked: result.revoked }, 200);
-    });
+    })
+    // Behind the requireAuth above: mounted beside `/admin` in app.ts it would authenticate twice.
+    .route('/keys', adminKeyRoutes(deps));
 }

@@ -113,7 +113,9 @@ const docs = {
   }),
   publicKey: describeRoute({
     operationId: 'getPublicKey',
-    summary: 'The SPKI PEM that verifies identity tokens',
+    summary: 'The SPKI PEM of the key that signs identity tokens now',
+    description:
+      'One key only, as SpacetimeDB serves it: the signing key, which changes when a rotated key activates. Tokens signed before a rotation verify with the keys of `/.well-known/jwks.json`.',
     security: PUBLIC,
     responses: { 200: body('-----BEGIN PUBLIC KEY----- …', 'application/pem-certificate-chain'), ...errors(503) },
   }),
