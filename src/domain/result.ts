@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'primary_identity'
   | 'last_identity'
   | 'database_limit'
-  | 'passkey_limit';
+  | 'passkey_limit'
+  | 'email_taken';
 
 export interface Failure<C extends ErrorCode = ErrorCode> {
   ok: false;
