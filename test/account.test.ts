@@ -3,6 +3,7 @@ import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as schema from '../src/db/schema';
 import { activity, emailChangeCodes, identityDatabases, oauthCodes, oauthGrants, oauthRefreshTokens, users } from '../src/db/schema';
+import { purgeExpired } from '../src/domain/maintenance';
 import { createMemorySessionCache } from '../src/ports/session-cache';
 import { createTestContext, ORIGIN, uniqueEmail, type TestContext } from './helpers/app';
 import { MINUTE } from './helpers/clock';
@@ -132,7 +133,7 @@ describe('changing the email address', () => {
     expect(late.body.error.code).toBe('invalid_code');
   });
 
-  it('expires a code after 10 minutes', async () => {
+  it('expires a code after 10 minutes, and the purge removes it', async () => {
     const account = await t.signIn();
     const newEmail = uniqueEmail('expire');
     await requestChange(account.token, newEmail);
@@ -140,6 +141,8 @@ describe('changing the email address', () => {
     t.clock.advance(10 * MINUTE);
     const res = await t.request('POST', '/auth/account/email/verify', { token: account.token, body: { email: newEmail, token: code } });
     expect(res.status).toBe(401);
+    await purgeExpired(t.deps);
+    expect(await t.db.select().from(emailChangeCodes).where(eq(emailChangeCodes.userId, account.user.id))).toHaveLength(0);
   });
 
   it('refuses an address another account owns with 409 email_taken, on both steps', async () => {
@@ -282,6 +285,8 @@ describe('deleting the account', () => {
       expect(row.ipAddress).toBeNull();
       expect(row.userAgent).toBeNull();
       expect(JSON.stringify(row.metadata)).not.toContain('@');
+      expect(row.metadata).not.toHaveProperty('handle');
+      expect(row.metadata).not.toHaveProperty('name');
     }
     expect(kept.map((r) => r.action)).toEqual(expect.arrayContaining(['session_created', 'passkey_registered', 'email_change_requested']));
 

@@ -1,16 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { addVirtualAuthenticator, startStack, type Stack } from './harness';
+import { addVirtualAuthenticator, root, startStack, type Stack } from './harness';
 
 // The demo page as a reference SPA, in a real Chromium with a CDP virtual authenticator: passkey
 // autofill, labels and accessible names, plain-word WebAuthn errors, renaming passkeys, changing
-// the email address and deleting the account. Screenshots go to /work/wt/shots (or SHOTS_DIR).
+// the email address and deleting the account. Screenshots go to test-output/shots (or SHOTS_DIR).
 let stack: Stack;
 let browser: Browser;
 let origin: string;
-const shots = process.env.SHOTS_DIR ?? '/work/wt/shots';
+const shots = process.env.SHOTS_DIR ?? join(root, 'test-output', 'shots');
 
 beforeAll(async () => {
   stack = await startStack();

@@ -7,8 +7,11 @@ import { changeContext, sendMail } from '../notices/notices';
 import { fail, type Failure, type Result } from '../result';
 import { isFresh, type SessionAuth } from '../sessions/sessions';
 
-/** Metadata keys that can hold an email address; removed from the activity rows of a deleted account. */
-const PERSONAL_METADATA_KEYS = ['email', 'from', 'to'];
+/**
+ * Metadata keys that can say who the person was (email addresses, a profile's handle, a passkey's
+ * name such as "Ada's iPhone"); removed from the activity rows of a deleted account.
+ */
+const PERSONAL_METADATA_KEYS = ['email', 'from', 'to', 'handle', 'name'];
 
 /** Who asked for the deletion: the account itself, or an admin (logged on the admin's activity). */
 export type Deleter = { kind: 'self' } | { kind: 'admin'; adminId: string };
@@ -17,8 +20,8 @@ export type Deleter = { kind: 'self' } | { kind: 'admin'; adminId: string };
  * Deletes an account and everything it owns, in one transaction: sessions, passkeys, pending
  * challenges and sign-in tokens, profiles, database registrations, a pending email change, and
  * OpenID Connect codes, grants and refresh tokens (their foreign keys cascade from the account's
- * row). Its activity rows stay, detached from the account and without IP address, user agent or
- * email addresses, until retention removes them (as rows of no account, after 30 days). The
+ * row). Its activity rows stay, detached from the account and without IP address, user agent,
+ * email addresses, handles or passkey names, until retention removes them (as rows of no account, after 30 days). The
  * address is then free: signing in with it creates a new account with a new identity. The old
  * address gets a notice; cached sessions of the account are evicted.
  */
