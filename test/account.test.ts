@@ -118,6 +118,19 @@ describe('changing the email address', () => {
     expect(await t.db.select().from(emailChangeCodes).where(eq(emailChangeCodes.userId, account.user.id))).toHaveLength(0);
   });
 
+  it('spends a code once under concurrent verifies', async () => {
+    const account = await t.signIn();
+    const newEmail = uniqueEmail('race');
+    await requestChange(account.token, newEmail);
+    const code = t.lastCode(newEmail);
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => t.request('POST', '/auth/account/email/verify', { token: account.token, body: { email: newEmail, token: code } })),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 401, 401, 401, 401]);
+    const changed = await t.db.select().from(activity).where(and(eq(activity.userId, account.user.id), eq(activity.action, 'email_changed')));
+    expect(changed).toHaveLength(1);
+  });
+
   it('burns a code after 5 wrong tries', async () => {
     const account = await t.signIn();
     const newEmail = uniqueEmail('burn');
