@@ -6,6 +6,7 @@ import type { Deps } from './deps';
 import type { AppEnv } from './http/env';
 import { challengeWith } from './http/auth';
 import { createErrorHandler, errorResponse, notFound } from './http/errors';
+import { accountRoutes } from './http/routes/account';
 import { activityRoutes } from './http/routes/activity';
 import { adminRoutes } from './http/routes/admin';
 import { profileRoutes } from './http/routes/profiles';
@@ -58,6 +59,7 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
     .route('/', docsRoutes((): Hono<AppEnv, Schema, string> => app, deps.config))
     .route('/auth/verify', verifyRoutes(deps))
     .route('/auth/sessions', sessionRoutes(deps))
+    .route('/auth/account', accountRoutes(deps))
     .route('/identities', profileRoutes(deps))
     .route('/activity', activityRoutes(deps))
     .route('/admin', adminRoutes(deps))

@@ -64,6 +64,8 @@ function layerOf(file: string): number {
   // The dependency bag and configuration, shared by the domain and everything above it.
   if (path === 'deps.ts' || path === 'config.ts') return 4;
   if (path.startsWith('db/') || path.startsWith('ports/')) return 5;
+  // Mail templates: pure functions of what a mail says, used by the domain.
+  if (path.startsWith('mail/')) return 5;
   throw new Error(`${file}: no layer; add it to layerOf`);
 }
 

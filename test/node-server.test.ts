@@ -82,7 +82,7 @@ describe('the Node server', () => {
       expect((await post(server, '/auth/verify', { email })).status).toBe(202);
       let code: string | undefined;
       for (let i = 0; i < 50 && !code; i++) {
-        code = server.output().match(/"to":"log-user@example\.com".*?code is (\d{6})/)?.[1];
+        code = server.output().match(/"to":"log-user@example\.com".*?sign-in code: (\d{6})/)?.[1];
         if (!code) await new Promise((r) => setTimeout(r, 100));
       }
       expect(code).toMatch(/^\d{6}$/);
@@ -168,7 +168,7 @@ describe('the Node server', () => {
     const email = 'restart@example.com';
     await post(first, '/auth/verify', { email });
     await new Promise((r) => setTimeout(r, 200));
-    const code = first.output().match(/code is (\d{6})/)?.[1];
+    const code = first.output().match(/sign-in code: (\d{6})/)?.[1];
     const signIn = await post(first, '/auth/sessions', { method: 'otp', email, token: code });
     expect(signIn.status).toBe(201);
     await first.stop();

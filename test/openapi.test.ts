@@ -255,6 +255,8 @@ describe('OpenAPI document', () => {
     await call('POST', '/auth/passkeys/authenticate/verify', { body: await authenticator.authenticate(request.body) });
     const withPasskey = await call('POST', '/auth/sessions', { body: { method: 'passkey', email, token: assertion.body.token } });
     await call('DELETE', '/auth/sessions/{id}', { token, params: { id: withPasskey.body.session.id } });
+    await call('PATCH', '/auth/passkeys/{id}', { token, params: { id: passkeys.body.passkeys[0].id }, body: { name: 'Work laptop' } });
+    await call('PATCH', '/auth/passkeys/{id}', { token, params: { id: passkeys.body.passkeys[0].id }, body: { name: '' } });
     await call('DELETE', '/auth/passkeys/{id}', { token, params: { id: passkeys.body.passkeys[0].id } });
     await call('DELETE', '/auth/passkeys/{id}', { token, params: { id: passkeys.body.passkeys[0].id } });
 
@@ -288,6 +290,17 @@ describe('OpenAPI document', () => {
     }
     await call('GET', '/identity', { query: `?email=${encodeURIComponent(email)}` });
     await call('GET', '/identity');
+
+    // The account: change its email, delete it; an admin deletes another one.
+    const owner = await t.signIn();
+    const newEmail = uniqueEmail();
+    await call('POST', '/auth/account/email', { token: owner.token, body: { email: ADMIN } });
+    await call('POST', '/auth/account/email', { token: owner.token, body: { email: newEmail } });
+    await call('POST', '/auth/account/email/verify', { token: owner.token, body: { email: newEmail, token: t.lastCode(newEmail) } });
+    await call('DELETE', '/auth/account', { token: owner.token });
+    const other = await t.signIn();
+    await call('DELETE', '/admin/users/{id}', { token: admin.token, params: { id: other.user.id } });
+    await call('DELETE', '/admin/users/{id}', { token: admin.token, params: { id: other.user.id } });
     await call('DELETE', '/auth/sessions', { token: admin.token });
 
     // Every operation has been seen succeeding, so every success schema met a real body.
@@ -296,7 +309,7 @@ describe('OpenAPI document', () => {
     expect(all.filter((op) => !succeeded.has(op))).toEqual([]);
     // …and errors of every family were answered as documented.
     const errorStatuses = new Set([...answered].map((a) => a.split(' ').pop()).filter((s) => Number(s) >= 400));
-    expect([...errorStatuses].sort()).toEqual(['400', '401', '403', '404', '413']);
+    expect([...errorStatuses].sort()).toEqual(['400', '401', '403', '404', '409', '413']);
   });
 
   it('would notice a body that does not match its schema', () => {

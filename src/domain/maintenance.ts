@@ -1,5 +1,5 @@
 import { and, isNull, lt, lte } from 'drizzle-orm';
-import { activity, otpCodes, rateLimits, sessions, signInTokens, webauthnChallenges } from '../db/schema';
+import { activity, emailChangeCodes, otpCodes, rateLimits, sessions, signInTokens, webauthnChallenges } from '../db/schema';
 import type { Deps } from '../deps';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -7,7 +7,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export const ANONYMOUS_ACTIVITY_RETENTION_DAYS = 30;
 
 /**
- * Deletes what has expired: codes, counters, sessions, challenges, sign-in tokens, activity
+ * Deletes what has expired: codes (sign-in and email change), counters, sessions, challenges, sign-in tokens, activity
  * older than `ACTIVITY_RETENTION_DAYS`, and activity of no account older than 30 days. Every
  * read checks expiry anyway; this keeps the tables from growing without bound.
  */
@@ -15,6 +15,7 @@ export async function purgeExpired(deps: Pick<Deps, 'db' | 'clock' | 'config'>):
   const now = deps.clock.now();
   const daysAgo = (days: number) => new Date(now.getTime() - days * DAY_MS);
   await deps.db.delete(otpCodes).where(lte(otpCodes.expiresAt, now));
+  await deps.db.delete(emailChangeCodes).where(lte(emailChangeCodes.expiresAt, now));
   await deps.db.delete(rateLimits).where(lte(rateLimits.resetAt, now));
   await deps.db.delete(sessions).where(lte(sessions.expiresAt, now));
   await deps.db.delete(webauthnChallenges).where(lte(webauthnChallenges.expiresAt, now));

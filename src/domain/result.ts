@@ -14,7 +14,8 @@ export type ErrorCode =
   | 'last_identity'
   | 'database_limit'
   | 'passkey_limit'
-  | 'key_in_use';
+  | 'key_in_use'
+  | 'email_taken';
 
 export interface Failure<C extends ErrorCode = ErrorCode> {
   ok: false;

@@ -20,6 +20,7 @@ const STATUS: Record<HttpErrorCode, ContentfulStatusCode> = {
   unauthorized: 401,
   invalid_code: 401,
   forbidden: 403,
+  email_taken: 409,
   reauthentication_required: 403,
   not_found: 404,
   payload_too_large: 413,

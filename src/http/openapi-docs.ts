@@ -73,6 +73,7 @@ export function identityOperationId(name: string): (route: RouterRoute) => strin
 const TAGS = [
   { name: 'codes', description: 'Email one-time sign-in codes.' },
   { name: 'sessions', description: 'Sign-in and the caller’s sessions.' },
+  { name: 'account', description: 'The caller’s own account: its email address, and deleting it.' },
   { name: 'passkeys', description: 'WebAuthn passkeys: registration and passwordless sign-in.' },
   { name: 'identities', description: 'The caller’s profiles (display personas), 1 to 5 per account.' },
   { name: 'activity', description: 'The caller’s security log.' },

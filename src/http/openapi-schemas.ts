@@ -115,6 +115,7 @@ export const Success = z.object({ success: z.literal(true) });
 
 export const ActivityPage = z.object({ activity: z.array(Activity), next: nextCursor });
 export const UserPage = z.object({ users: z.array(User), next: nextCursor });
+export const OneUser = z.object({ user: User });
 export const RevokedCount = z.object({ revoked: z.number().int().min(0) });
 
 export const IdentityToken = z.object({ identity: identityHex, token: z.string().describe('A long-lived identity token (JWT).') });

@@ -4,6 +4,8 @@ export interface Mail {
   to: string;
   subject: string;
   text: string;
+  /** The same words as `text`, as HTML (src/mail/); sent as the alternative part. */
+  html?: string;
 }
 
 export interface Mailer {

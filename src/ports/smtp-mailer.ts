@@ -18,7 +18,7 @@ export function createSmtpMailer(smtpUrl: string, from: string, options: SmtpMai
   const sending = new Set<Promise<unknown>>();
   return {
     async send(mail) {
-      const sent = transport.sendMail({ from, to: mail.to, subject: mail.subject, text: mail.text });
+      const sent = transport.sendMail({ from, to: mail.to, subject: mail.subject, text: mail.text, ...(mail.html ? { html: mail.html } : {}) });
       sending.add(sent);
       try {
         await sent;

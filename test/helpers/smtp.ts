@@ -7,6 +7,10 @@ export interface ReceivedMail {
   from: string;
   subject: string;
   text: string;
+  /** The HTML part, when the mail has one. */
+  html: string | null;
+  /** The From header. */
+  fromHeader: string;
 }
 
 /** A real SMTP server on loopback that hands every mail it receives, parsed, to `onMail`. */
@@ -37,6 +41,8 @@ export async function listenSmtp(onMail: (mail: ReceivedMail) => void): Promise<
             from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
             subject: parsed.subject ?? '',
             text: parsed.text ?? '',
+            html: typeof parsed.html === 'string' ? parsed.html : null,
+            fromHeader: parsed.from?.text ?? '',
           });
           callback();
         })

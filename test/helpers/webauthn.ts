@@ -36,6 +36,8 @@ export interface CeremonyOverrides {
   rpId?: string;
   /** Whether the authenticator reports user verification (the UV flag); true unless said otherwise. */
   userVerified?: boolean;
+  /** The AAGUID a registration reports (a UUID); all zeros unless said otherwise. */
+  aaguid?: string;
 }
 
 const flagsOf = (overrides: CeremonyOverrides, flags: number): Uint8Array =>
@@ -105,7 +107,8 @@ export class SoftAuthenticator {
       await sha256(encoder.encode(rpId)),
       flagsOf(overrides, FLAG_UP | FLAG_BE | FLAG_BS | FLAG_AT),
       uint32(0),
-      new Uint8Array(16), // AAGUID: all zeros, as "none" attestation allows
+      // AAGUID: all zeros, as "none" attestation allows, unless the test names a provider's.
+      overrides.aaguid ? Uint8Array.from(Buffer.from(overrides.aaguid.replace(/-/g, ''), 'hex')) : new Uint8Array(16),
       credentialIdLength,
       credentialId,
       coseKey,

@@ -1,6 +1,7 @@
 import { and, desc, eq, lt } from 'drizzle-orm';
 import { users, type UserRow } from '../../db/schema';
 import type { Deps, RequestMeta } from '../../deps';
+import { deleteAccount } from '../accounts/deletion';
 import { recordActivity } from '../activity/record';
 import { fail, type Result } from '../result';
 import { revokeAllSessions } from '../sessions/sessions';
@@ -33,7 +34,7 @@ export async function listUsers(deps: Pick<Deps, 'db'>, query: UserQuery): Promi
 
 /** Signs a user out everywhere on an admin's behalf, logged on that user's activity. */
 export async function revokeUserSessions(
-  deps: Pick<Deps, 'db' | 'clock'>,
+  deps: Pick<Deps, 'db' | 'clock' | 'sessionCache'>,
   adminId: string,
   userId: string,
   meta: RequestMeta,
@@ -49,4 +50,12 @@ export async function revokeUserSessions(
     metadata: { revoked, adminId },
   });
   return { ok: true, revoked };
+}
+
+/**
+ * Deletes a user's account on an admin's behalf (see `deleteAccount`), logged as
+ * `account_deleted` on the admin's activity; `not_found` for no such user.
+ */
+export function deleteUser(deps: Deps, adminId: string, userId: string, meta: RequestMeta): Promise<Result<object, 'not_found'>> {
+  return deleteAccount(deps, userId, { kind: 'admin', adminId }, meta);
 }

@@ -5,6 +5,8 @@ import type { Deps } from '../../deps';
 import { constantTimeEqual, hmacSha256Hex, randomDigits } from '../crypto';
 import { clientRateLimitKey } from '../client-address';
 import { clearRateLimitQuery, hitRateLimit } from '../rate-limit';
+import { signInCodeMail } from '../../mail/templates';
+import { sendMail } from '../notices/notices';
 import { fail, type Failure, type Result } from '../result';
 
 export const CODE_TTL_MS = 10 * 60 * 1000;
@@ -48,15 +50,7 @@ export async function requestCode(
     .values({ email, ...row })
     .onConflictDoUpdate({ target: otpCodes.email, set: row });
 
-  deps.background(
-    deps.mailer
-      .send({
-        to: email,
-        subject: `Your sign-in code: ${code}`,
-        text: `Your sign-in code is ${code}.\n\nIt expires in 10 minutes. If you did not ask for it, you can ignore this email.\n`,
-      })
-      .catch((error: unknown) => deps.log.log('error', 'sending a sign-in code failed', { error: String(error) })),
-  );
+  sendMail(deps, email, signInCodeMail({ product: deps.config.rpName, code, minutes: CODE_TTL_MS / 60_000 }), 'sending a sign-in code failed');
   return { ok: true, expiresAt };
 }
 

@@ -9,11 +9,14 @@ import { and, count, desc, eq } from 'drizzle-orm';
 import { passkeys, users, type PasskeyRow } from '../../db/schema';
 import type { Deps, RequestMeta } from '../../deps';
 import { recordActivity } from '../activity/record';
+import { passkeyAddedNotice } from '../../mail/templates';
 import { newId } from '../crypto';
+import { changeContext, sendMail } from '../notices/notices';
 import { fail, type Failure, type Result } from '../result';
 import { hasPermission } from '../sessions/permissions';
 import type { SessionAuth } from '../sessions/sessions';
 import { challengeOfResponse, consumeChallenge, storeChallenge } from './challenges';
+import { defaultPasskeyName } from './names';
 
 /** Passkeys one account may hold. */
 export const PASSKEY_LIMIT = 20;
@@ -56,12 +59,13 @@ export async function createRegistrationOptions(
 
 /**
  * Verifies a registration response against a challenge issued to this account (spent first,
- * whatever the outcome) and stores the new passkey under `name`.
+ * whatever the outcome) and stores the new passkey under `name`, or a default name from its
+ * authenticator or the browser when none is given. The account's email gets a notice.
  */
 export async function verifyRegistration(
   deps: Deps,
   auth: SessionAuth,
-  input: { name: string; response: RegistrationResponseJSON },
+  input: { name?: string; response: RegistrationResponseJSON },
   meta: RequestMeta,
 ): Promise<Result<{ passkey: PasskeyRow }, 'reauthentication_required' | 'invalid_passkey' | 'passkey_limit'>> {
   if (!hasPermission(deps, auth, 'passkeys:write')) return staleSession();
@@ -100,7 +104,7 @@ export async function verifyRegistration(
         credentialId: info.credential.id,
         publicKey: encodeBase64urlNoPadding(info.credential.publicKey),
         counter: info.credential.counter,
-        name: input.name,
+        name: input.name ?? defaultPasskeyName(info.aaguid, meta.userAgent),
         deviceType: info.credentialDeviceType,
         backedUp: info.credentialBackedUp,
         transports: info.credential.transports ?? [],
@@ -122,6 +126,9 @@ export async function verifyRegistration(
     meta,
     metadata: { passkeyId: passkey.id, name: passkey.name, deviceType: passkey.deviceType },
   });
+  if (user.email) {
+    sendMail(deps, user.email, passkeyAddedNotice({ ...changeContext(deps, meta), passkeyName: passkey.name }), 'sending a passkey notice failed');
+  }
   return { ok: true, passkey };
 }
 
@@ -152,4 +159,35 @@ export async function deletePasskey(
     metadata: { passkeyId: deleted.id, name: deleted.name },
   });
   return { ok: true };
+}
+
+/**
+ * Renames one of the caller's passkeys (no fresh session needed: a name grants nothing);
+ * `not_found` for anyone else's. Logged as `passkey_renamed`.
+ */
+export async function renamePasskey(
+  deps: Pick<Deps, 'db' | 'clock'>,
+  auth: SessionAuth,
+  passkeyId: string,
+  name: string,
+  meta: RequestMeta,
+): Promise<Result<{ passkey: PasskeyRow }, 'not_found'>> {
+  if (!UUID.test(passkeyId)) return fail('not_found', 'No such passkey.');
+  const renamed = await deps.db.transaction(async (tx) => {
+    const [before] = await tx
+      .select({ name: passkeys.name })
+      .from(passkeys)
+      .where(and(eq(passkeys.id, passkeyId), eq(passkeys.userId, auth.user.id)))
+      .for('update');
+    if (!before) return null;
+    const [passkey] = await tx.update(passkeys).set({ name }).where(eq(passkeys.id, passkeyId)).returning();
+    await recordActivity(
+      deps,
+      { userId: auth.user.id, action: 'passkey_renamed', severity: 'info', meta, metadata: { passkeyId, from: before.name, name } },
+      tx,
+    );
+    return passkey!;
+  });
+  if (!renamed) return fail('not_found', 'No such passkey.');
+  return { ok: true, passkey: renamed };
 }

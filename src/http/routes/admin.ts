@@ -2,11 +2,11 @@ import { Hono } from 'hono';
 import { describeRoute } from 'hono-openapi';
 import { z } from 'zod';
 import type { Deps } from '../../deps';
-import { listUsers, revokeUserSessions } from '../../domain/admin/users';
+import { deleteUser, listUsers, revokeUserSessions } from '../../domain/admin/users';
 import { requireAuth } from '../auth';
 import type { AppEnv } from '../env';
 import { failure } from '../errors';
-import { AUTHENTICATED, error, errors, json } from '../openapi-docs';
+import { AUTHENTICATED, error, errors, json, noContent } from '../openapi-docs';
 import { adminKeyRoutes } from './admin-keys';
 import { RevokedCount, UserPage } from '../openapi-schemas';
 import { requirePermission } from '../permissions';
@@ -58,6 +58,19 @@ const docs = {
       404: error(404, 'not_found: no such user.'),
     },
   }),
+  deleteUser: describeRoute({
+    operationId: 'deleteUser',
+    summary: "Delete a user's account and everything it owns (users:write)",
+    description: 'As DELETE /auth/account does for the caller; logged as `account_deleted` on the admin’s activity.',
+    tags: ['admin'],
+    security: AUTHENTICATED,
+    responses: {
+      204: noContent('Deleted.'),
+      ...errors(400, 401, 503),
+      403: error(403, 'forbidden: the session lacks the users:write permission, or a cookie-authenticated request came from an origin that is not allowed.'),
+      404: error(404, 'not_found: no such user.'),
+    },
+  }),
 };
 
 export function adminRoutes(deps: Deps) {
@@ -71,6 +84,11 @@ export function adminRoutes(deps: Deps) {
       const result = await revokeUserSessions(deps, c.var.auth.user.id, c.req.valid('param').id, c.var.meta);
       if (!result.ok) return failure(c, result);
       return c.json({ revoked: result.revoked }, 200);
+    })
+    .delete('/users/:id', docs.deleteUser, requirePermission(deps, 'users:write'), validate('param', userIdParam), async (c) => {
+      const result = await deleteUser(deps, c.var.auth.user.id, c.req.valid('param').id, c.var.meta);
+      if (!result.ok) return failure(c, result);
+      return c.body(null, 204);
     })
     // Behind the requireAuth above: mounted beside `/admin` in app.ts it would authenticate twice.
     .route('/keys', adminKeyRoutes(deps));

@@ -4,12 +4,13 @@ import { describeRoute } from 'hono-openapi';
 import { z } from 'zod';
 import type { Deps } from '../../deps';
 import { createAuthenticationOptions, verifyAuthentication } from '../../domain/passkeys/authentication';
-import { createRegistrationOptions, deletePasskey, listPasskeys, verifyRegistration } from '../../domain/passkeys/passkeys';
+import { createRegistrationOptions, deletePasskey, listPasskeys, renamePasskey, verifyRegistration } from '../../domain/passkeys/passkeys';
 import { requireAuth } from '../auth';
 import type { AppEnv } from '../env';
 import { failure } from '../errors';
 import { AUTHENTICATED, error, errors, json, noContent, PUBLIC } from '../openapi-docs';
 import { AuthenticationOptions, PasskeyCreated, PasskeyList, PasskeySignInToken, RegistrationOptions } from '../openapi-schemas';
+import { displayName } from '../schemas';
 import { presentPasskey } from '../present';
 import { validate } from '../validate';
 
@@ -25,8 +26,12 @@ const credential = {
   clientExtensionResults: z.looseObject({}).default({}),
 };
 
+/** A passkey's name: 1–64 characters once trimmed, no control or bidirectional formatting characters. */
+const passkeyName = displayName;
+
 export const registerVerifyBody = z.object({
-  name: z.string().trim().min(1).max(64),
+  // Optional: without it the passkey is named after its provider or the browser (domain/passkeys/names.ts).
+  name: passkeyName.optional(),
   ...credential,
   response: z.looseObject({
     clientDataJSON: base64url.min(1),
@@ -44,6 +49,8 @@ export const authenticateVerifyBody = z.object({
     userHandle: base64url.max(256).optional(),
   }),
 });
+
+export const renamePasskeyBody = z.object({ name: passkeyName });
 
 /** Any string: an id that is not one of the caller's passkeys, malformed or not, is `404`. */
 export const passkeyIdParam = z.object({ id: z.string() });
@@ -103,6 +110,17 @@ const docs = {
     security: AUTHENTICATED,
     responses: { 200: json('The passkeys.', PasskeyList), ...errors(401, 503) },
   }),
+  rename: describeRoute({
+    operationId: 'renamePasskey',
+    summary: 'Rename one of the caller’s passkeys (no fresh session needed)',
+    tags: ['passkeys'],
+    security: AUTHENTICATED,
+    responses: {
+      200: json('Renamed.', PasskeyCreated),
+      ...errors(400, 401, 403, 413, 503),
+      404: error(404, "not_found: not one of the caller's passkeys."),
+    },
+  }),
   delete: describeRoute({
     operationId: 'deletePasskey',
     summary: 'Delete one of the caller’s passkeys',
@@ -144,6 +162,11 @@ export function passkeyRoutes(deps: Deps) {
     .get('/', docs.list, auth, async (c) => {
       const passkeys = await listPasskeys(deps, c.var.auth.user.id);
       return c.json({ passkeys: passkeys.map(presentPasskey) }, 200);
+    })
+    .patch('/:id', docs.rename, auth, validate('param', passkeyIdParam), validate('json', renamePasskeyBody), async (c) => {
+      const result = await renamePasskey(deps, c.var.auth, c.req.valid('param').id, c.req.valid('json').name, c.var.meta);
+      if (!result.ok) return failure(c, result);
+      return c.json({ passkey: presentPasskey(result.passkey) }, 200);
     })
     .delete('/:id', docs.delete, auth, validate('param', passkeyIdParam), async (c) => {
       const result = await deletePasskey(deps, c.var.auth, c.req.valid('param').id, c.var.meta);
