@@ -73,7 +73,7 @@ describe('the authorization code flow with openid-client', () => {
     expect(typeof payload.aud).toBe('string');
     expect(Number.isInteger(payload.iat)).toBe(true);
     expect(payload.exp! - payload.iat!).toBe(3600);
-    expect(payload.auth_time).toBe(Math.floor(new Date(account.session.createdAt ?? Date.now()).getTime() / 1000));
+    expect(payload.auth_time).toBe(Math.floor(new Date(account.session.createdAt).getTime() / 1000));
     // SpacetimeDB's identity rule: the token names the account's own identity.
     expect(computeIdentity(payload.iss!, payload.sub!)).toBe(payload.hex_identity);
     expect(Buffer.byteLength(payload.sub!)).toBeLessThanOrEqual(128);
@@ -150,7 +150,7 @@ describe('the authorization code flow with openid-client', () => {
     const config = await p.client();
     const account = await p.signIn();
     p.t.clock.advance(1000);
-    for (const extra of [{ prompt: 'login' }, { max_age: '0' }]) {
+    for (const extra of [{ prompt: 'login' }, { max_age: '0' }] as Record<string, string>[]) {
       const request = await authorizationRequest(config, { extra });
       const page = await authorizeWith(p, request.url, account.cookie);
       expect(page.status, JSON.stringify(extra)).toBe(200);

@@ -16,7 +16,7 @@ export interface Provider {
   /** Sends a request over the real HTTP listener; redirects are not followed. */
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** Signs a new account in with an emailed code; its `session` cookie header value. */
-  signIn(email?: string): Promise<{ cookie: string; token: string; email: string; user: { id: string; identity: string }; session: { id: string } }>;
+  signIn(email?: string): Promise<{ cookie: string; token: string; email: string; user: { id: string; identity: string }; session: { id: string; createdAt: string } }>;
   /** openid-client's configuration of a client, from discovery over HTTP. */
   client(id?: string, auth?: oidc.ClientAuth, secret?: string): Promise<oidc.Configuration>;
   close(): Promise<void>;
