@@ -109,6 +109,23 @@ describe('GET /oauth/authorize reports other errors to the client', () => {
   });
 });
 
+describe('pending authorization requests', () => {
+  it('are limited to 60 a minute per client address: then 429 with Retry-After', async () => {
+    const headers = { 'x-forwarded-for': '198.51.100.77' };
+    const statuses: number[] = [];
+    for (let i = 0; i < 61; i++) statuses.push((await p.fetch(authorizeQuery(), { headers })).status);
+    expect(statuses.slice(0, 60).every((s) => s === 200)).toBe(true);
+    const refused = await p.fetch(authorizeQuery(), { headers });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(refused.headers.get('location')).toBeNull();
+    // A signed-in browser stores no pending request: it is not limited.
+    expect((await p.fetch(authorizeQuery(), { headers: { ...headers, cookie } })).status).toBe(302);
+    // Another address is not affected.
+    expect((await p.fetch(authorizeQuery(), { headers: { 'x-forwarded-for': '198.51.100.78' } })).status).toBe(200);
+  });
+});
+
 describe('POST /oauth/token errors', () => {
   /** A fresh code for the SPA, and the rest of a good exchange. */
   async function freshCode(redirectUri = SPA.redirectUri) {

@@ -1,7 +1,9 @@
 import { eq } from 'drizzle-orm';
 import { oauthAuthorizationRequests, oauthCodes, type SessionRow } from '../../db/schema';
-import type { Deps } from '../../deps';
+import type { Deps, RequestMeta } from '../../deps';
+import { clientRateLimitKey } from '../client-address';
 import { randomToken, sha256Hex } from '../crypto';
+import { hitRateLimit } from '../rate-limit';
 import { findClient, isRegisteredRedirectUri, type Client } from './clients';
 import type { OAuthErrorCode } from './errors';
 
@@ -9,6 +11,9 @@ import type { OAuthErrorCode } from './errors';
 export const AUTHORIZATION_REQUEST_TTL_MS = 30 * 60 * 1000;
 /** How long an authorization code can be redeemed. */
 export const CODE_TTL_MS = 60 * 1000;
+
+/** Pending requests an unauthenticated client address may open: each one stores a row. */
+export const PENDING_REQUESTS_PER_IP = { limit: 60, windowMs: 60 * 1000 };
 
 export const SUPPORTED_SCOPES = ['openid', 'profile', 'email', 'offline_access'] as const;
 
@@ -45,7 +50,9 @@ export type AuthorizationOutcome =
   /** `302` to this URL: the code, or an error, for the client. */
   | { kind: 'redirect'; location: string }
   /** `200` and the hosted sign-in page for this pending request. */
-  | { kind: 'sign_in'; requestId: string; client: Client; loginHint: string | null };
+  | { kind: 'sign_in'; requestId: string; client: Client; loginHint: string | null }
+  /** `429`: this client address opened too many pending requests; retry after that many seconds. */
+  | { kind: 'rate_limited'; retryAfter: number };
 
 /** The query of `GET /oauth/authorize`, every value of every parameter. */
 export type AuthorizationQuery = Record<string, string[]>;
@@ -54,12 +61,14 @@ export type AuthorizationQuery = Record<string, string[]>;
  * Answers `GET /oauth/authorize`. An unknown client or unregistered `redirect_uri` is refused
  * without a redirect; other errors go back to the client. With a live session that satisfies
  * `prompt` and `max_age`, the code is issued at once; otherwise the request is kept 30 minutes
- * for the hosted sign-in page (`prompt=none` answers `login_required` instead).
+ * for the hosted sign-in page (`prompt=none` answers `login_required` instead), at most 60 a
+ * minute per client address.
  */
 export async function authorize(
   deps: Pick<Deps, 'config' | 'db' | 'clock' | 'random' | 'hasher'>,
   query: AuthorizationQuery,
   signedIn: SignedInSession | null,
+  meta: RequestMeta,
 ): Promise<AuthorizationOutcome> {
   const checked = await checkAuthorizationRequest(deps, query);
   if (checked.kind !== 'valid') return checked;
@@ -71,6 +80,10 @@ export async function authorize(
   }
   if (request.prompt === 'none') {
     return errorRedirect(deps, request.redirectUri, request.state, 'login_required', 'The user is not signed in, and prompt=none forbids asking.');
+  }
+  if (deps.config.rateLimit && meta.ipAddress) {
+    const decision = await hitRateLimit(deps, { key: `oauth-authorize:ip:${clientRateLimitKey(meta.ipAddress)}`, ...PENDING_REQUESTS_PER_IP });
+    if (!decision.allowed) return { kind: 'rate_limited', retryAfter: decision.retryAfter };
   }
   const id = randomToken(deps.random, 32);
   await deps.db.insert(oauthAuthorizationRequests).values({

@@ -28,6 +28,10 @@ const docs = {
       200: htmlPage('The hosted sign-in page for this request.'),
       302: redirect('To redirect_uri with code, state and iss, or with error, error_description, state and iss.'),
       400: htmlPage('An error page: unknown client_id, or a redirect_uri not registered for it. Never a redirect.'),
+      429: {
+        ...htmlPage('Too many pending sign-ins from this client address (60 a minute); retry after `Retry-After` seconds.'),
+        headers: { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer', minimum: 0 } } },
+      },
     },
   }),
   continue: describeRoute({
@@ -155,6 +159,12 @@ export function oauthRoutes(deps: Deps) {
         return c.redirect(outcome.location, 302);
       case 'refused':
         return c.html(renderMessagePage({ title: 'This sign-in cannot continue', message: outcome.message }), 400);
+      case 'rate_limited':
+        c.header('Retry-After', String(outcome.retryAfter));
+        return c.html(
+          renderMessagePage({ title: 'Too many sign-in attempts', message: `Try again in ${Math.ceil(outcome.retryAfter / 60)} minute(s).` }),
+          429,
+        );
       case 'sign_in':
         return c.html(
           renderSignInPage({
@@ -179,7 +189,7 @@ export function oauthRoutes(deps: Deps) {
 
   return new Hono<AppEnv>()
     .get('/authorize', docs.authorize, signInPagePolicy, async (c) => {
-      return answer(c, await authorize(deps, c.req.queries(), await browserSession(c)));
+      return answer(c, await authorize(deps, c.req.queries(), await browserSession(c), c.var.meta));
     })
     .get('/authorize/continue', docs.continue, messagePagePolicy, async (c) => {
       const requests = c.req.queries('request') ?? [];
