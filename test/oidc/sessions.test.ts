@@ -6,11 +6,12 @@ import { purgeExpired } from '../../src/domain/maintenance';
 import { SoftAuthenticator } from '../helpers/webauthn';
 import { authorizationRequest, authorizeWith, codeFlow, startProvider, type Provider } from './provider';
 
-// PASSKEY_USER_VERIFICATION=preferred, so that an assertion without the UV flag signs in too.
+// PASSKEY_USER_VERIFICATION=preferred, so that an assertion without the UV flag signs in too;
+// ID_TOKEN_TTL=2h, past the access token's cap of one hour.
 let p: Provider;
 let config: oidc.Configuration;
 beforeAll(async () => {
-  p = await startProvider({ PASSKEY_USER_VERIFICATION: 'preferred' });
+  p = await startProvider({ PASSKEY_USER_VERIFICATION: 'preferred', ID_TOKEN_TTL: '2h' });
   config = await p.client();
 });
 afterAll(() => p.close());
@@ -42,6 +43,15 @@ describe('amr', () => {
     expect((await codeFlow(p, config)).tokens.claims()?.amr).toEqual(['otp']);
     // Sign-in tokens carried the flag and were spent.
     expect((await p.t.db.select({ n: count() }).from(signInTokens))[0]!.n).toBe(0);
+  });
+});
+
+describe('ID_TOKEN_TTL', () => {
+  it('sets the id token’s lifetime; access tokens live at most an hour', async () => {
+    const { tokens } = await codeFlow(p, config);
+    const claims = tokens.claims()!;
+    expect(claims.exp - claims.iat).toBe(7200);
+    expect(tokens.expires_in).toBe(3600);
   });
 });
 
