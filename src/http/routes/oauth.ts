@@ -18,12 +18,33 @@ import { pagePolicy } from '../security-headers';
 
 const BEARER = [{ bearer: [] }];
 
+const text = (description: string) => ({ type: 'string' as const, description });
+/** A form body (`application/x-www-form-urlencoded`) of these fields, as the OpenAPI document shows it. */
+const formBody = (properties: Record<string, { type: 'string'; description: string }>, required: string[]) => ({
+  required: true,
+  content: { 'application/x-www-form-urlencoded': { schema: { type: 'object' as const, properties, required } } },
+});
+const query = (name: string, description: string, required = false) => ({ name, in: 'query' as const, required, schema: { type: 'string' as const }, description });
+
 const docs = {
   authorize: describeRoute({
     operationId: 'authorize',
     summary: 'Start an authorization (code flow with PKCE S256): the code at once with a live session, else the hosted sign-in page',
     tags: ['oauth'],
     security: PUBLIC,
+    parameters: [
+      query('response_type', '`code`.', true),
+      query('client_id', 'A registered client.', true),
+      query('redirect_uri', 'One of the client’s redirect URIs, exactly (a loopback IP one on any port).', true),
+      query('scope', 'Space-separated; must contain `openid`. Also `profile`, `email`, `offline_access` (a refresh token).', true),
+      query('state', 'Echoed in the redirect.'),
+      query('nonce', 'Copied into the id_token.'),
+      query('code_challenge', 'The base64url SHA-256 of the code_verifier.', true),
+      query('code_challenge_method', '`S256`.', true),
+      query('prompt', '`none` (never show the page: `login_required`) or `login` (sign in again).'),
+      query('max_age', 'Seconds since the sign-in; `0` is `prompt=login`.'),
+      query('login_hint', 'Pre-fills the Email field of the hosted page.'),
+    ],
     responses: {
       200: htmlPage('The hosted sign-in page for this request.'),
       302: redirect('To redirect_uri with code, state and iss, or with error, error_description, state and iss.'),
@@ -39,6 +60,7 @@ const docs = {
     summary: 'Finish a pending authorization once the hosted page has signed the browser in',
     tags: ['oauth'],
     security: PUBLIC,
+    parameters: [query('request', 'The pending request’s id, from the hosted page.', true)],
     responses: {
       302: redirect('To redirect_uri with code, state and iss (or login_required when the request asked for a newer sign-in).'),
       400: htmlPage('An error page: the request is unknown or expired, or the browser is not signed in.'),
@@ -51,6 +73,18 @@ const docs = {
       'Client authentication: `client_id` in the body (public clients), plus the secret by `client_secret_basic` or `client_secret_post` (confidential clients). Answers carry `Cache-Control: no-store` and `Pragma: no-cache`.',
     tags: ['oauth'],
     security: PUBLIC,
+    requestBody: formBody(
+      {
+        grant_type: text('`authorization_code` or `refresh_token`.'),
+        code: text('authorization_code: the code from the redirect.'),
+        redirect_uri: text('authorization_code: the redirect_uri of the authorization request.'),
+        code_verifier: text('authorization_code: the PKCE verifier.'),
+        refresh_token: text('refresh_token: the current refresh token.'),
+        client_id: text('The client (or in the Basic credentials).'),
+        client_secret: text('client_secret_post: a confidential client’s secret.'),
+      },
+      ['grant_type'],
+    ),
     responses: {
       200: json('The tokens.', TokenResponse),
       400: oauthError('invalid_request, invalid_grant or unsupported_grant_type.'),
@@ -74,6 +108,15 @@ const docs = {
     summary: 'Revoke a refresh token (and its family) or an access token’s grant (RFC 7009)',
     tags: ['oauth'],
     security: PUBLIC,
+    requestBody: formBody(
+      {
+        token: text('A refresh token or an access token.'),
+        token_type_hint: text('Ignored: both kinds are recognised.'),
+        client_id: text('The client (or in the Basic credentials).'),
+        client_secret: text('client_secret_post: a confidential client’s secret.'),
+      },
+      ['token'],
+    ),
     responses: {
       200: { description: 'Revoked, or there was nothing to revoke.' },
       400: oauthError('invalid_request: no token, or a body that is not form-encoded.'),
@@ -86,6 +129,12 @@ const docs = {
     summary: 'RP-initiated sign-out: with a valid id_token_hint for the browser’s session, end it; else ask to confirm',
     tags: ['oauth'],
     security: PUBLIC,
+    parameters: [
+      query('id_token_hint', 'An id token this server issued for the browser’s session (it may have expired).'),
+      query('post_logout_redirect_uri', 'Where to go afterwards, when registered for the client exactly.'),
+      query('state', 'Echoed to post_logout_redirect_uri.'),
+      query('client_id', 'The client; must be the id token’s audience.'),
+    ],
     responses: {
       200: htmlPage('The signed-out page, or the page asking to confirm the sign-out.'),
       302: redirect('Signed out: to the registered post_logout_redirect_uri, with state.'),
