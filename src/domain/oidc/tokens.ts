@@ -56,6 +56,29 @@ interface GrantContext {
   user: UserRow;
 }
 
+/**
+ * Answers a token request of an authenticated client (`POST /oauth/token`): its `grant_type`
+ * decides, and a parameter the grant needs and lacks is `invalid_request`.
+ */
+export async function requestTokens(deps: TokenDeps, client: Client, params: ReadonlyMap<string, string>): Promise<OAuthResult<{ tokens: TokenSet }>> {
+  const grantType = params.get('grant_type');
+  if (grantType === 'authorization_code') {
+    const code = params.get('code');
+    const redirectUri = params.get('redirect_uri');
+    const codeVerifier = params.get('code_verifier');
+    if (!code || !redirectUri) return oauthFail('invalid_request', 'code and redirect_uri are required.');
+    if (!codeVerifier) return oauthFail('invalid_request', 'code_verifier is required: PKCE is required for every client.');
+    return exchangeAuthorizationCode(deps, client, { code, redirectUri, codeVerifier });
+  }
+  if (grantType === 'refresh_token') {
+    const refreshToken = params.get('refresh_token');
+    if (!refreshToken) return oauthFail('invalid_request', 'refresh_token is required.');
+    return refreshGrant(deps, client, refreshToken);
+  }
+  if (grantType === undefined) return oauthFail('invalid_request', 'grant_type is required.');
+  return oauthFail('unsupported_grant_type', 'grant_type must be authorization_code or refresh_token.');
+}
+
 const INVALID_CODE = 'The authorization code is invalid, expired or already used, or was issued to another client or redirect URI.';
 
 /**

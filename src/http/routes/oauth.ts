@@ -5,9 +5,9 @@ import type { Deps } from '../../deps';
 import { authorize, continueAuthorization, type AuthorizationOutcome } from '../../domain/oidc/authorize';
 import { authenticateClient, type ClientCredentials } from '../../domain/oidc/clients';
 import { oauthFail, type OAuthFailure } from '../../domain/oidc/errors';
-import { postLogoutRedirect, verifyIdTokenHint } from '../../domain/oidc/logout';
-import { exchangeAuthorizationCode, refreshGrant, revokeToken, userinfo } from '../../domain/oidc/tokens';
-import { revokeSession, validateSessionToken, type ValidatedSession } from '../../domain/sessions/sessions';
+import { confirmLogout, requestLogout } from '../../domain/oidc/logout';
+import { requestTokens, revokeToken, userinfo } from '../../domain/oidc/tokens';
+import { validateSessionToken, type ValidatedSession } from '../../domain/sessions/sessions';
 import { isAllowedCookieRequest } from '../auth';
 import { clearSessionCookie, SESSION_COOKIE, setSessionCookie } from '../cookies';
 import type { AppEnv } from '../env';
@@ -250,24 +250,7 @@ export function oauthRoutes(deps: Deps) {
       if ('ok' in form) return oauthErrorResponse(c, form);
       const authenticated = await client(c, form);
       if ('ok' in authenticated) return oauthErrorResponse(c, authenticated);
-      const grantType = form.get('grant_type');
-      let result;
-      if (grantType === 'authorization_code') {
-        const code = form.get('code');
-        const redirectUri = form.get('redirect_uri');
-        const codeVerifier = form.get('code_verifier');
-        if (!code || !redirectUri) return oauthErrorResponse(c, oauthFail('invalid_request', 'code and redirect_uri are required.'));
-        if (!codeVerifier) return oauthErrorResponse(c, oauthFail('invalid_request', 'code_verifier is required: PKCE is required for every client.'));
-        result = await exchangeAuthorizationCode(deps, authenticated, { code, redirectUri, codeVerifier });
-      } else if (grantType === 'refresh_token') {
-        const refreshToken = form.get('refresh_token');
-        if (!refreshToken) return oauthErrorResponse(c, oauthFail('invalid_request', 'refresh_token is required.'));
-        result = await refreshGrant(deps, authenticated, refreshToken);
-      } else if (grantType === undefined) {
-        return oauthErrorResponse(c, oauthFail('invalid_request', 'grant_type is required.'));
-      } else {
-        return oauthErrorResponse(c, oauthFail('unsupported_grant_type', 'grant_type must be authorization_code or refresh_token.'));
-      }
+      const result = await requestTokens(deps, authenticated, form);
       if (!result.ok) return oauthErrorResponse(c, result);
       return c.json(result.tokens, 200, NO_STORE);
     })
@@ -285,23 +268,10 @@ export function oauthRoutes(deps: Deps) {
     })
     .get('/logout', docs.logout, logoutPagePolicy, async (c) => {
       c.header('Cache-Control', 'no-store');
-      const query = singleValues(c.req.queries());
-      const hint = query.id_token_hint ? await verifyIdTokenHint(deps, query.id_token_hint) : null;
-      const valid = hint && (!query.client_id || query.client_id === hint.clientId) ? hint : null;
-      const session = await browserSession(c);
-      if (valid && (!session || session.session.id === valid.sessionId)) {
-        if (session) {
-          await revokeSession(deps, session.user.id, session.session.id, c.var.meta);
-          clearSessionCookie(c, deps.config);
-        }
-        const target = await postLogoutRedirect(deps, valid.clientId, query.post_logout_redirect_uri, query.state);
-        return target ? c.redirect(target, 302) : signedOut(c);
-      }
-      const fields: Record<string, string> = {};
-      for (const name of ['post_logout_redirect_uri', 'state'] as const) if (query[name]) fields[name] = query[name];
-      const clientId = query.client_id ?? hint?.clientId;
-      if (clientId) fields.client_id = clientId;
-      return c.html(renderLogoutConfirmPage({ fields }), 200);
+      const outcome = await requestLogout(deps, singleValues(c.req.queries()), await browserSession(c), c.var.meta);
+      if (outcome.kind === 'confirm') return c.html(renderLogoutConfirmPage({ fields: outcome.fields }), 200);
+      if (outcome.endedSession) clearSessionCookie(c, deps.config);
+      return outcome.redirect ? c.redirect(outcome.redirect, 302) : signedOut(c);
     })
     .post('/logout', docs.confirmLogout, messagePagePolicy, async (c) => {
       c.header('Cache-Control', 'no-store');
@@ -309,12 +279,10 @@ export function oauthRoutes(deps: Deps) {
         return c.html(renderMessagePage({ title: 'Not signed out', message: 'This sign-out did not come from this server’s own page.' }), 403);
       }
       const form = await readForm(c);
-      const fields = 'ok' in form ? new Map<string, string>() : form;
-      const session = await browserSession(c);
-      if (session) await revokeSession(deps, session.user.id, session.session.id, c.var.meta);
+      const fields = 'ok' in form ? {} : Object.fromEntries(form);
+      const outcome = await confirmLogout(deps, fields, await browserSession(c), c.var.meta);
       clearSessionCookie(c, deps.config);
-      const target = await postLogoutRedirect(deps, fields.get('client_id'), fields.get('post_logout_redirect_uri'), fields.get('state'));
-      return target ? c.redirect(target, 303) : signedOut(c);
+      return outcome.redirect ? c.redirect(outcome.redirect, 303) : signedOut(c);
     });
 }
 
