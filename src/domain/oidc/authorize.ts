@@ -1,4 +1,5 @@
 import { eq } from 'drizzle-orm';
+import { isForeignKeyViolation } from '../../db/errors';
 import { oauthAuthorizationRequests, oauthCodes, type SessionRow } from '../../db/schema';
 import type { Deps, RequestMeta } from '../../deps';
 import { clientRateLimitKey } from '../client-address';
@@ -76,7 +77,9 @@ export async function authorize(
   const now = deps.clock.now();
 
   if (signedIn && satisfies(request, signedIn.session, now, null)) {
-    return { kind: 'redirect', location: await issueCode(deps, request, signedIn.session) };
+    const location = await issueCode(deps, request, signedIn.session);
+    // Null: the session ended while it was being checked; the browser is signed out after all.
+    if (location) return { kind: 'redirect', location };
   }
   if (request.prompt === 'none') {
     return errorRedirect(deps, request.redirectUri, request.state, 'login_required', 'The user is not signed in, and prompt=none forbids asking.');
@@ -139,7 +142,8 @@ export async function continueAuthorization(
   if (!satisfies(request, signedIn.session, now, row.createdAt)) {
     return errorRedirect(deps, request.redirectUri, request.state, 'login_required', 'The app asked for a new sign-in, and this session is older than its request.');
   }
-  return { kind: 'redirect', location: await issueCode(deps, request, signedIn.session) };
+  const location = await issueCode(deps, request, signedIn.session);
+  return location ? { kind: 'redirect', location } : { kind: 'refused', message: 'You were signed out meanwhile. Go back to the app and start again.' };
 }
 
 /**
@@ -154,11 +158,14 @@ function satisfies(request: AuthorizationRequest, session: SessionRow, now: Date
   return true;
 }
 
-/** Stores a code for the session (its SHA-256; 60 s) and returns the redirect that carries it. */
-async function issueCode(deps: Pick<Deps, 'config' | 'db' | 'clock' | 'random' | 'hasher'>, request: AuthorizationRequest, session: SessionRow): Promise<string> {
+/**
+ * Stores a code for the session (its SHA-256; 60 s) and returns the redirect that carries it;
+ * null when the session was deleted meanwhile (a cached check can be a moment behind a sign-out).
+ */
+async function issueCode(deps: Pick<Deps, 'config' | 'db' | 'clock' | 'random' | 'hasher'>, request: AuthorizationRequest, session: SessionRow): Promise<string | null> {
   const code = randomToken(deps.random, 32);
   const now = deps.clock.now();
-  await deps.db.insert(oauthCodes).values({
+  const values = {
     codeHash: await sha256Hex(deps, code),
     clientId: request.clientId,
     redirectUri: request.redirectUri,
@@ -169,7 +176,18 @@ async function issueCode(deps: Pick<Deps, 'config' | 'db' | 'clock' | 'random' |
     sessionId: session.id,
     createdAt: now,
     expiresAt: new Date(now.getTime() + CODE_TTL_MS),
-  });
+  };
+  const stored = await deps.db
+    .insert(oauthCodes)
+    .values(values)
+    .then(
+      () => true,
+      (error: unknown) => {
+        if (isForeignKeyViolation(error)) return false;
+        throw error;
+      },
+    );
+  if (!stored) return null;
   return redirectTo(request.redirectUri, { code, state: request.state, iss: deps.config.issuer });
 }
 

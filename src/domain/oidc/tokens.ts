@@ -3,6 +3,7 @@ import { encodeBase64urlNoPadding } from '@oslojs/encoding';
 import { and, eq, inArray, isNull } from 'drizzle-orm';
 import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { Transaction } from '../../db/database';
+import { isForeignKeyViolation } from '../../db/errors';
 import {
   oauthCodes,
   oauthGrants,
@@ -98,7 +99,7 @@ export async function exchangeAuthorizationCode(
   const now = deps.clock.now();
   const challenge = encodeBase64urlNoPadding(sha256(new TextEncoder().encode(input.codeVerifier)));
 
-  const outcome = await deps.db.transaction(async (tx): Promise<OAuthResult<GrantContext & { nonce: string | null; refreshToken: string | null }>> => {
+  const outcome = await endedSessionIsInvalidGrant(deps.db.transaction(async (tx): Promise<OAuthResult<GrantContext & { nonce: string | null; refreshToken: string | null }>> => {
     const [code] = await tx
       .update(oauthCodes)
       .set({ consumedAt: now })
@@ -121,7 +122,7 @@ export async function exchangeAuthorizationCode(
     await tx.update(oauthCodes).set({ grantId: grant!.id }).where(eq(oauthCodes.codeHash, codeHash));
     const refreshToken = hasScope(code.scope, 'offline_access') ? await storeRefreshToken(deps, tx, grant!.id, now) : null;
     return { ok: true, grant: grant!, ...signedIn, nonce: code.nonce, refreshToken };
-  });
+  }));
   if (!outcome.ok) return outcome;
   return { ok: true, tokens: await tokenSet(deps, outcome, outcome.nonce, outcome.refreshToken) };
 }
@@ -139,7 +140,7 @@ export async function refreshGrant(deps: TokenDeps, client: Client, refreshToken
   const tokenHash = await sha256Hex(deps, refreshToken);
   const now = deps.clock.now();
 
-  const outcome = await deps.db.transaction(async (tx): Promise<OAuthResult<GrantContext & { refreshToken: string; slid: boolean }>> => {
+  const outcome = await endedSessionIsInvalidGrant(deps.db.transaction(async (tx): Promise<OAuthResult<GrantContext & { refreshToken: string; slid: boolean }>> => {
     const clientGrants = tx.select({ id: oauthGrants.id }).from(oauthGrants).where(eq(oauthGrants.clientId, client.id));
     const [current] = await tx
       .update(oauthRefreshTokens)
@@ -169,7 +170,7 @@ export async function refreshGrant(deps: TokenDeps, client: Client, refreshToken
       session = { ...session, lastActiveAt: now, expiresAt };
     }
     return { ok: true, grant, user: signedIn.user, session, refreshToken: await storeRefreshToken(deps, tx, grant.id, now), slid };
-  });
+  }));
   if (!outcome.ok) return outcome;
   if (outcome.slid) deps.sessionCache?.evictSession(outcome.session.id);
   return { ok: true, tokens: await tokenSet(deps, outcome, null, outcome.refreshToken) };
@@ -253,6 +254,18 @@ export async function userinfo(deps: Pick<Deps, 'config' | 'db' | 'clock'>, toke
     .where(eq(oauthGrants.id, claims.gid));
   if (!row || row.session.expiresAt <= deps.clock.now() || row.user.id !== claims.sub || row.session.id !== claims.sid) return null;
   return { sub: row.user.id, ...(await profileClaims(deps, row.user, row.grant.scope)) };
+}
+
+/**
+ * A session signed out while its code or refresh token was being redeemed takes the grant with
+ * it (cascade), and the grant or token stored for it then violates its foreign key: the
+ * transaction rolls back, and the answer is what it would have been a moment later.
+ */
+function endedSessionIsInvalidGrant<T>(transaction: Promise<OAuthResult<T>>): Promise<OAuthResult<T>> {
+  return transaction.catch((error: unknown) => {
+    if (isForeignKeyViolation(error)) return oauthFail('invalid_grant', 'The session behind this grant has ended.');
+    throw error;
+  });
 }
 
 async function liveSession(tx: Transaction, sessionId: string, now: Date): Promise<{ session: SessionRow; user: UserRow } | null> {
