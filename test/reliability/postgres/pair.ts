@@ -15,7 +15,8 @@ export interface ServerPair {
   stop(): Promise<void>;
 }
 
-export async function startServerPair(): Promise<ServerPair> {
+/** `env` adds configuration both processes share (OIDC_CLIENTS, ISSUER, …). */
+export async function startServerPair(extraEnv: Record<string, string> = {}): Promise<ServerPair> {
   const database = await createTestDatabase();
   const smtp = await startSmtpSink();
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -26,6 +27,7 @@ export async function startServerPair(): Promise<ServerPair> {
     SMTP_URL: smtp.url,
     // Each request says which client it is for, so that per-IP limits never decide an outcome.
     TRUST_PROXY: 'on',
+    ...extraEnv,
   };
   // One after the other: each start migrates the database.
   const a = await startNodeServer(env);
