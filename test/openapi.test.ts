@@ -331,6 +331,8 @@ describe('OpenAPI document', () => {
     const requestId = /data-request="([^"]+)"/.exec(page.body)![1]!;
     await call('GET', '/oauth/authorize/continue', { query: `?request=${requestId}`, headers: cookie });
     await call('GET', '/oauth/authorize/continue', { query: `?request=${requestId}`, headers: cookie });
+    await call('POST', '/oauth/authorize', form(Object.fromEntries(new URLSearchParams(query().slice(1)))));
+    await call('POST', '/oauth/authorize', { body: { client_id: clientId } });
     const authorized = await call('GET', '/oauth/authorize', { query: query(), headers: cookie });
     const code = new URL(authorized.headers.get('location')!).searchParams.get('code')!;
 

@@ -183,6 +183,29 @@ describe('the authorization code flow with openid-client', () => {
     expect((await authorizeWith(p, lenient.url, account.cookie)).status).toBe(302);
   });
 
+  it('takes the authorization request by POST too (OIDC Core §3.1.2.1)', async () => {
+    const config = await p.client();
+    const account = await p.signIn();
+    const request = await authorizationRequest(config);
+    const posted = await p.fetch('/oauth/authorize', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: account.cookie },
+      body: request.url.searchParams.toString(),
+    });
+    expect(posted.status).toBe(302);
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(posted.headers.get('location')!), {
+      pkceCodeVerifier: request.verifier,
+      expectedState: request.state,
+      expectedNonce: request.nonce,
+    });
+    expect(tokens.claims()?.sub).toBe(account.user.id);
+    const page = await p.fetch('/oauth/authorize', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: request.url.searchParams.toString() });
+    expect(page.status).toBe(200);
+    const json = await p.fetch('/oauth/authorize', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(json.status).toBe(400);
+    expect(json.headers.get('location')).toBeNull();
+  });
+
   it('answers the token endpoint with no-store and no-cache', async () => {
     const config = await p.client();
     const account = await p.signIn();

@@ -55,6 +55,35 @@ const docs = {
       },
     },
   }),
+  authorizeByPost: describeRoute({
+    operationId: 'authorizeByPost',
+    summary: 'The same authorization request, its parameters form-encoded in the body (OIDC Core §3.1.2.1)',
+    tags: ['oauth'],
+    security: PUBLIC,
+    requestBody: formBody(
+      {
+        response_type: text('`code`.'),
+        client_id: text('A registered client.'),
+        redirect_uri: text('One of the client’s redirect URIs.'),
+        scope: text('Must contain `openid`.'),
+        code_challenge: text('The base64url SHA-256 of the code_verifier.'),
+        code_challenge_method: text('`S256`.'),
+        state: text('Echoed in the redirect.'),
+        nonce: text('Copied into the id_token.'),
+      },
+      ['response_type', 'client_id', 'redirect_uri', 'scope', 'code_challenge', 'code_challenge_method'],
+    ),
+    responses: {
+      200: htmlPage('The hosted sign-in page for this request.'),
+      302: redirect('As GET /oauth/authorize.'),
+      400: htmlPage('An error page: unknown client_id, or a redirect_uri not registered for it (or a body that is not form-encoded). Never a redirect.'),
+      413: error(413),
+      429: {
+        ...htmlPage('Too many pending sign-ins from this client address (60 a minute); retry after `Retry-After` seconds.'),
+        headers: { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer', minimum: 0 } } },
+      },
+    },
+  }),
   continue: describeRoute({
     operationId: 'continueAuthorization',
     summary: 'Finish a pending authorization once the hosted page has signed the browser in',
@@ -239,6 +268,15 @@ export function oauthRoutes(deps: Deps) {
   return new Hono<AppEnv>()
     .get('/authorize', docs.authorize, signInPagePolicy, async (c) => {
       return answer(c, await authorize(deps, c.req.queries(), await browserSession(c), c.var.meta));
+    })
+    .post('/authorize', docs.authorizeByPost, signInPagePolicy, async (c) => {
+      const mediaType = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+      if (mediaType !== 'application/x-www-form-urlencoded') {
+        return answer(c, { kind: 'refused', message: 'The authorization request must be form-encoded.' });
+      }
+      const params: Record<string, string[]> = {};
+      for (const [name, value] of new URLSearchParams(await c.req.text())) (params[name] ??= []).push(value);
+      return answer(c, await authorize(deps, params, await browserSession(c), c.var.meta));
     })
     .get('/authorize/continue', docs.continue, messagePagePolicy, async (c) => {
       const requests = c.req.queries('request') ?? [];
