@@ -21,3 +21,11 @@ export function isForeignKeyViolation(error: unknown): boolean {
   }
   return false;
 }
+
+/** True when PostgreSQL chose this transaction to break a deadlock (SQLSTATE 40P01); it was rolled back. */
+export function isDeadlock(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === '40P01') return true;
+  }
+  return false;
+}

@@ -32,8 +32,8 @@ function tally(answers: TestResponse[]): Record<string, number> {
 const token = (form: Record<string, string>) =>
   t.request('POST', '/oauth/token', { body: new URLSearchParams(form).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
 
-async function issueCode() {
-  const account = await t.signIn();
+async function issueCode(account?: { token: string }) {
+  account ??= await t.signIn();
   const verifier = randomBytes(32).toString('base64url');
   const query = new URLSearchParams({
     response_type: 'code',
@@ -82,5 +82,32 @@ describe(`${N} concurrent requests`, () => {
     const grants = await t.db.select({ n: count() }).from(oauthGrants).where(eq(oauthGrants.id, grantId));
     expect(grants[0]!.n).toBe(0);
     held.push(`one refresh token → ${JSON.stringify(byOutcome)}, family revoked`);
+  });
+
+  it('sign-outs racing redemptions and refreshes of their session: never a 5xx, and nothing outlives the session', async () => {
+    const outcomes: Record<string, number> = {};
+    for (let round = 0; round < 25; round++) {
+      const account = await t.signIn();
+      const first = await token(await issueCode(account));
+      expect(first.status).toBe(200);
+      const codes = await Promise.all(Array.from({ length: 4 }, () => issueCode(account)));
+      const answers = await Promise.all([
+        t.request('DELETE', '/auth/sessions', { token: account.token }),
+        ...codes.map((exchange) => token(exchange)),
+        token({ grant_type: 'refresh_token', refresh_token: first.body.refresh_token, client_id: CLIENT.id }),
+      ]);
+      for (const answer of answers) {
+        const key = `${answer.status}${answer.body?.error ? ` ${typeof answer.body.error === 'string' ? answer.body.error : answer.body.error.code}` : ''}`;
+        outcomes[key] = (outcomes[key] ?? 0) + 1;
+        expect(answer.status, JSON.stringify(answer.body)).toBeLessThan(500);
+      }
+      expect(answers[0]!.status).toBe(204);
+      // Whatever won a race, the session is gone and so is every grant it had.
+      for (const answer of answers.slice(1).filter((a) => a.status === 200 && a.body.refresh_token)) {
+        expect((await token({ grant_type: 'refresh_token', refresh_token: answer.body.refresh_token, client_id: CLIENT.id })).body.error).toBe('invalid_grant');
+      }
+    }
+    for (const status of Object.keys(outcomes)) expect(['200', '204', '400 invalid_grant']).toContain(status);
+    held.push(`sign-out racing 5 redemptions and refreshes, 25 rounds → ${JSON.stringify(outcomes)}`);
   });
 });

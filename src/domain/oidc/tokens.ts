@@ -3,7 +3,7 @@ import { encodeBase64urlNoPadding } from '@oslojs/encoding';
 import { and, eq, inArray, isNull } from 'drizzle-orm';
 import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { Transaction } from '../../db/database';
-import { isForeignKeyViolation } from '../../db/errors';
+import { isDeadlock, isForeignKeyViolation } from '../../db/errors';
 import {
   oauthCodes,
   oauthGrants,
@@ -100,6 +100,10 @@ export async function exchangeAuthorizationCode(
   const challenge = encodeBase64urlNoPadding(sha256(new TextEncoder().encode(input.codeVerifier)));
 
   const outcome = await endedSessionIsInvalidGrant(deps.db.transaction(async (tx): Promise<OAuthResult<GrantContext & { nonce: string | null; refreshToken: string | null }>> => {
+    // A sign-out deletes the session, then (cascade) its codes and grants. Taking the session's
+    // row first, in that same order, lets the two wait for each other instead of deadlocking.
+    const [pending] = await tx.select({ sessionId: oauthCodes.sessionId }).from(oauthCodes).where(eq(oauthCodes.codeHash, codeHash));
+    if (pending) await tx.select({ id: sessions.id }).from(sessions).where(eq(sessions.id, pending.sessionId)).for('key share');
     const [code] = await tx
       .update(oauthCodes)
       .set({ consumedAt: now })
@@ -141,6 +145,18 @@ export async function refreshGrant(deps: TokenDeps, client: Client, refreshToken
   const now = deps.clock.now();
 
   const outcome = await endedSessionIsInvalidGrant(deps.db.transaction(async (tx): Promise<OAuthResult<GrantContext & { refreshToken: string; slid: boolean }>> => {
+    // Rows are taken in the order a sign-out's cascade takes them (session, grant, refresh
+    // tokens), so that the two wait for each other instead of deadlocking. The session's lock is
+    // the one its sliding below needs.
+    const [family] = await tx
+      .select({ grantId: oauthGrants.id, sessionId: oauthGrants.sessionId })
+      .from(oauthRefreshTokens)
+      .innerJoin(oauthGrants, eq(oauthGrants.id, oauthRefreshTokens.grantId))
+      .where(eq(oauthRefreshTokens.tokenHash, tokenHash));
+    if (family) {
+      await tx.select({ id: sessions.id }).from(sessions).where(eq(sessions.id, family.sessionId)).for('no key update');
+      await tx.select({ id: oauthGrants.id }).from(oauthGrants).where(eq(oauthGrants.id, family.grantId)).for('key share');
+    }
     const clientGrants = tx.select({ id: oauthGrants.id }).from(oauthGrants).where(eq(oauthGrants.clientId, client.id));
     const [current] = await tx
       .update(oauthRefreshTokens)
@@ -258,12 +274,15 @@ export async function userinfo(deps: Pick<Deps, 'config' | 'db' | 'clock'>, toke
 
 /**
  * A session signed out while its code or refresh token was being redeemed takes the grant with
- * it (cascade), and the grant or token stored for it then violates its foreign key: the
- * transaction rolls back, and the answer is what it would have been a moment later.
+ * it (cascade): the grant or token stored for it then violates its foreign key, or the cascade and
+ * this transaction lock the same rows in opposite orders and PostgreSQL breaks the deadlock by
+ * rolling one back. Either way this transaction rolled back, and the answer is what it would
+ * have been a moment later. (Only such deletes — sign-out, revocation, client or account
+ * deletion, purge — lock these rows besides redemptions, which take them in one order.)
  */
 function endedSessionIsInvalidGrant<T>(transaction: Promise<OAuthResult<T>>): Promise<OAuthResult<T>> {
   return transaction.catch((error: unknown) => {
-    if (isForeignKeyViolation(error)) return oauthFail('invalid_grant', 'The session behind this grant has ended.');
+    if (isForeignKeyViolation(error) || isDeadlock(error)) return oauthFail('invalid_grant', 'The session behind this grant has ended.');
     throw error;
   });
 }
