@@ -168,7 +168,7 @@ async function sendInProcess(t: TestContext, r: FuzzRequest): Promise<{ status: 
     return { status: 599, problem: `the app threw ${String(error)}`, text: '' };
   }
   const text = await response.text();
-  return { status: response.status, problem: problemWith(r.method, response.status, response.headers, text), text };
+  return { status: response.status, problem: problemWith(r.method, response.status, response.headers, text, r.target), text };
 }
 
 describe('fuzzing a real server process over HTTP', () => {
@@ -234,7 +234,7 @@ describe('fuzzing a real server process over HTTP', () => {
           const wire = wires[i]!;
           if (outcome.kind === 'answer') {
             const { status, headers, body } = outcome.answer;
-            record(tally, wire.request, status, problemWith(wire.request.method, status, headers, body), body);
+            record(tally, wire.request, status, problemWith(wire.request.method, status, headers, body, wire.request.target), body);
           } else if (outcome.kind === 'closed' && wire.mayGoUnanswered) {
             // The client gave up mid-body or sent more than the server reads: no answer is owed.
             tally.sent++;

@@ -530,11 +530,15 @@ const SNAKE_CASE = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;
  * HEAD, which has no body by definition) that is not the contract's JSON error; a 429 without
  * Retry-After; a stack trace anywhere.
  */
-export function problemWith(method: string, status: number, headers: Headers, text: string): string | null {
+export function problemWith(method: string, status: number, headers: Headers, text: string, target = ''): string | null {
   if (status >= 500) return `status ${status}`;
   if (/\n\s+at .+\(.*:\d+:\d+\)/.test(text)) return 'a stack trace in the body';
   if (status === 429 && !/^\d+$/.test(headers.get('retry-after') ?? '')) return '429 without a Retry-After in seconds';
   if (status < 300 || method === 'HEAD') return null;
+  if (target.startsWith('/oauth/')) {
+    const oauthProblem = oauthAnswerProblem(status, headers, text);
+    if (oauthProblem !== 'api-shape') return oauthProblem;
+  }
   if (!/^application\/json\b/.test(headers.get('content-type') ?? '')) return `non-JSON ${status} (content-type ${headers.get('content-type')})`;
   let body: any;
   try {
@@ -546,6 +550,28 @@ export function problemWith(method: string, status: number, headers: Headers, te
   if (!error || typeof error !== 'object' || Object.keys(body).length !== 1) return `${status} body is not { error }`;
   if (typeof error.code !== 'string' || !SNAKE_CASE.test(error.code)) return `${status} error.code ${JSON.stringify(error.code)} is not snake_case`;
   if (typeof error.message !== 'string' || error.message.length === 0) return `${status} error.message is not a string`;
+  return null;
+}
+
+/**
+ * The OpenID Connect endpoints answer browsers with redirects and HTML pages, and clients with
+ * the OAuth error shape `{ error, error_description }` (RFC 6749 §5.2). `api-shape`: a JSON body
+ * that should then be the API's error (the body-size limit answers so everywhere).
+ */
+function oauthAnswerProblem(status: number, headers: Headers, text: string): string | null | 'api-shape' {
+  if (status >= 300 && status < 400) return headers.get('location') ? null : `${status} without a Location`;
+  const type = headers.get('content-type') ?? '';
+  if (/^text\/html\b/.test(type)) return text.startsWith('<!doctype html>') ? null : `${status} HTML that is not a document`;
+  if (!/^application\/json\b/.test(type)) return `non-JSON ${status} (content-type ${type})`;
+  let body: any;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return `${status} body is not JSON`;
+  }
+  if (typeof body?.error === 'object') return 'api-shape';
+  if (typeof body?.error !== 'string' || !SNAKE_CASE.test(body.error)) return `${status} OAuth error ${JSON.stringify(body?.error)} is not snake_case`;
+  if (typeof body.error_description !== 'string' || Object.keys(body).length !== 2) return `${status} body is not { error, error_description }`;
   return null;
 }
 
