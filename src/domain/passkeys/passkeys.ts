@@ -14,6 +14,7 @@ import { fail, type Failure, type Result } from '../result';
 import { hasPermission } from '../sessions/permissions';
 import type { SessionAuth } from '../sessions/sessions';
 import { challengeOfResponse, consumeChallenge, storeChallenge } from './challenges';
+import { passkeyOrigins } from './origins';
 
 /** Passkeys one account may hold. */
 export const PASSKEY_LIMIT = 20;
@@ -77,7 +78,7 @@ export async function verifyRegistration(
     verification = await verifyRegistrationResponse({
       response: input.response,
       expectedChallenge: challenge,
-      expectedOrigin: deps.config.origins,
+      expectedOrigin: passkeyOrigins(deps.config),
       expectedRPID: deps.config.rpId,
       requireUserVerification: deps.config.passkeyUserVerification === 'required',
     });
