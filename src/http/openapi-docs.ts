@@ -82,7 +82,8 @@ const TAGS = [
   { name: 'discovery', description: 'OpenID Connect discovery and the signing keys.' },
   { name: 'health', description: 'Liveness and readiness probes.' },
   { name: 'docs', description: 'This reference, as OpenAPI and as HTML.' },
-  { name: 'demo', description: 'The demo single-page app.' },
+  { name: 'oauth', description: 'The OpenID Connect provider: authorization, tokens, sign-out, and the hosted sign-in page.' },
+  { name: 'demo', description: 'The demo single-page app and the OpenID Connect example page.' },
 ];
 
 /** hono-openapi's options for the whole document. */
