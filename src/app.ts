@@ -1,8 +1,9 @@
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import type { Schema } from 'hono/types';
 import type { Deps } from './deps';
+import { isClientOrigin } from './domain/oidc/clients';
 import type { AppEnv } from './http/env';
 import { challengeWith } from './http/auth';
 import { createErrorHandler, errorResponse, notFound } from './http/errors';
@@ -17,6 +18,7 @@ import { securityHeaders } from './http/security-headers';
 import { docsRoutes } from './http/routes/docs';
 import { healthRoutes } from './http/routes/health';
 import { sessionRoutes } from './http/routes/sessions';
+import { oauthRoutes } from './http/routes/oauth';
 import { legacyIdentityRoutes, spacetimeIdentityRoutes } from './http/routes/spacetime';
 import { verifyRoutes } from './http/routes/verify';
 import { wellKnownRoutes } from './http/routes/well-known';
@@ -35,16 +37,7 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
     .use(securityHeaders(deps.config))
     .use(requestId(deps))
     .use(requestLog(deps))
-    .use(
-      cors({
-        origin: (origin) => (deps.config.origins.includes(origin) ? origin : null),
-        credentials: true,
-        allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-        allowHeaders: ['Content-Type', 'Authorization'],
-        exposeHeaders: ['Retry-After', 'X-Request-Id', 'WWW-Authenticate'],
-        maxAge: 600,
-      }),
-    )
+    .use(corsPolicy(deps))
     .use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => errorResponse(c, 'payload_too_large') }))
     .use(challengeWith(deps.config, ['Bearer']))
     // The SpacetimeDB-style routes also name Basic, which older SpacetimeDB clients send.
@@ -66,12 +59,45 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
     .route('/identity', legacyIdentityRoutes(deps))
     .route('/.well-known', wellKnownRoutes(deps))
     .route('/auth/passkeys', passkeyRoutes(deps))
+    .route('/oauth', oauthRoutes(deps))
     .route('/oauth/assets', oauthAssetRoutes())
     .route('/', demoRoutes(deps.config));
 
   app.onError(createErrorHandler(deps.log));
   app.notFound(notFound);
   return app;
+}
+
+/**
+ * Who may read answers cross-origin. The API: the configured `ORIGIN`s, with credentials (the
+ * session cookie). Discovery and the JWKS: anyone, without credentials. The token, userinfo and
+ * revocation endpoints of the OpenID Connect provider: the origins of the clients' redirect URIs
+ * (and `ORIGIN`s), without credentials — a client authenticates itself in the request.
+ */
+function corsPolicy(deps: Deps): MiddlewareHandler<AppEnv> {
+  const api = cors({
+    origin: (origin) => (deps.config.origins.includes(origin) ? origin : null),
+    credentials: true,
+    allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    allowHeaders: ['Content-Type', 'Authorization'],
+    exposeHeaders: ['Retry-After', 'X-Request-Id', 'WWW-Authenticate'],
+    maxAge: 600,
+  });
+  const discovery = cors({ origin: '*', allowMethods: ['GET', 'HEAD'], maxAge: 600 });
+  const oauth = cors({
+    origin: async (origin) => (deps.config.origins.includes(origin) || (await isClientOrigin(deps, origin)) ? origin : null),
+    allowMethods: ['GET', 'POST'],
+    allowHeaders: ['Content-Type', 'Authorization'],
+    exposeHeaders: ['WWW-Authenticate'],
+    maxAge: 600,
+  });
+  const OAUTH_ENDPOINTS = new Set(['/oauth/token', '/oauth/userinfo', '/oauth/revoke']);
+  return (c, next) => {
+    const path = c.req.path;
+    if (path.startsWith('/.well-known/')) return discovery(c, next);
+    if (OAUTH_ENDPOINTS.has(path)) return oauth(c, next);
+    return api(c, next);
+  };
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -1,5 +1,5 @@
 import { and, isNull, lt, lte } from 'drizzle-orm';
-import { activity, otpCodes, rateLimits, sessions, signInTokens, webauthnChallenges } from '../db/schema';
+import { activity, oauthAuthorizationRequests, oauthCodes, otpCodes, rateLimits, sessions, signInTokens, webauthnChallenges } from '../db/schema';
 import type { Deps } from '../deps';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -7,7 +7,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export const ANONYMOUS_ACTIVITY_RETENTION_DAYS = 30;
 
 /**
- * Deletes what has expired: codes, counters, sessions, challenges, sign-in tokens, activity
+ * Deletes what has expired: codes, counters, sessions, challenges, sign-in tokens, OpenID
+ * Connect authorization requests and codes (a used code's grant lives on), activity
  * older than `ACTIVITY_RETENTION_DAYS`, and activity of no account older than 30 days. Every
  * read checks expiry anyway; this keeps the tables from growing without bound.
  */
@@ -19,6 +20,8 @@ export async function purgeExpired(deps: Pick<Deps, 'db' | 'clock' | 'config'>):
   await deps.db.delete(sessions).where(lte(sessions.expiresAt, now));
   await deps.db.delete(webauthnChallenges).where(lte(webauthnChallenges.expiresAt, now));
   await deps.db.delete(signInTokens).where(lte(signInTokens.expiresAt, now));
+  await deps.db.delete(oauthAuthorizationRequests).where(lte(oauthAuthorizationRequests.expiresAt, now));
+  await deps.db.delete(oauthCodes).where(lte(oauthCodes.expiresAt, now));
   await deps.db.delete(activity).where(lt(activity.createdAt, daysAgo(deps.config.activityRetentionDays)));
   await deps.db
     .delete(activity)

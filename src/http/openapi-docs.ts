@@ -2,7 +2,7 @@ import type { RouterRoute } from 'hono/types';
 import { resolver, type DescribeRouteOptions, type GenerateSpecOptions } from 'hono-openapi';
 import type { ZodType } from 'zod';
 import type { Config } from '../config';
-import { ErrorBody } from './openapi-schemas';
+import { ErrorBody, OAuthErrorBody } from './openapi-schemas';
 
 /*
  * Small helpers for the routes' describeRoute() entries (hono-openapi), and the document-wide
@@ -52,6 +52,21 @@ export function error(status: ErrorStatus, description: string = ERROR_DESCRIPTI
   };
 }
 
+/** An error of the /oauth/* endpoints, in the OAuth shape `{ error, error_description }` (RFC 6749 §5.2). */
+export function oauthError(description: string): Response {
+  return { description, content: { 'application/json': { schema: resolver(OAuthErrorBody, { options: { io: 'output' } }) } } };
+}
+
+/** An answer that is an HTML page (the provider's sign-in, error and sign-out pages). */
+export function htmlPage(description: string): Response {
+  return { description, content: { 'text/html': { schema: { type: 'string' } } } };
+}
+
+/** A redirect; `Location` says where. */
+export function redirect(description: string): Response {
+  return { description, headers: { Location: { description: 'Where the browser goes next.', schema: { type: 'string' } } } };
+}
+
 /** The generic error answers of these statuses: `...errors(400, 401, 503)`. */
 export function errors(...statuses: ErrorStatus[]): Responses {
   return Object.fromEntries(statuses.map((status) => [status, error(status)]));
@@ -80,9 +95,9 @@ const TAGS = [
   { name: 'spacetime', description: 'SpacetimeDB-compatible identities and tokens (`/v1/identity`).' },
   { name: 'spacetime-legacy', description: 'The same for SpacetimeDB clients before 1.0 (`/identity`).' },
   { name: 'discovery', description: 'OpenID Connect discovery and the signing keys.' },
+  { name: 'oauth', description: 'The OpenID Connect provider: authorization code with PKCE, tokens, userinfo, revocation, sign-out (OIDC.md). Errors use the OAuth shape `{ error, error_description }`.' },
   { name: 'health', description: 'Liveness and readiness probes.' },
   { name: 'docs', description: 'This reference, as OpenAPI and as HTML.' },
-  { name: 'oauth', description: 'The OpenID Connect provider: authorization, tokens, sign-out, and the hosted sign-in page.' },
   { name: 'demo', description: 'The demo single-page app and the OpenID Connect example page.' },
 ];
 

@@ -128,9 +128,63 @@ export const IdentitiesByEmail = z.object({
 export const OpenIdConfiguration = z.looseObject({
   issuer: z.string(),
   jwks_uri: z.string(),
+  authorization_endpoint: z.string(),
+  token_endpoint: z.string(),
+  userinfo_endpoint: z.string(),
+  end_session_endpoint: z.string(),
+  revocation_endpoint: z.string(),
   response_types_supported: z.array(z.string()),
+  response_modes_supported: z.array(z.string()),
+  grant_types_supported: z.array(z.string()),
+  code_challenge_methods_supported: z.array(z.string()),
+  scopes_supported: z.array(z.string()),
+  token_endpoint_auth_methods_supported: z.array(z.string()),
   subject_types_supported: z.array(z.string()),
   id_token_signing_alg_values_supported: z.array(z.string()),
+  authorization_response_iss_parameter_supported: z.boolean(),
+  claims_supported: z.array(z.string()),
+});
+
+/** The OAuth 2.0 error body (RFC 6749 §5.2) of the /oauth/* endpoints, instead of the API's error shape. */
+export const OAuthErrorBody = z
+  .object({
+    error: z.string().describe('invalid_request, invalid_client, invalid_grant, unsupported_grant_type, invalid_token, …'),
+    error_description: z.string().describe('Human-readable explanation.'),
+  })
+  .meta({ id: 'OAuthError' });
+
+export const OAuthClient = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    redirectUris: z.array(z.string()),
+    postLogoutRedirectUris: z.array(z.string()),
+    type: z.enum(['public', 'confidential']),
+    source: z.enum(['config', 'admin']).describe('`config`: from OIDC_CLIENTS (not deletable here); `admin`: registered through this API.'),
+  })
+  .meta({ id: 'OAuthClient' });
+export const OAuthClientList = z.object({ clients: z.array(OAuthClient) });
+export const OAuthClientCreated = z.object({
+  client: OAuthClient,
+  secret: z.string().optional().describe('A confidential client’s secret: shown this once, stored only as a hash.'),
+});
+
+export const TokenResponse = z.object({
+  access_token: z.string().describe('A JWT (typ at+jwt) for /oauth/userinfo only.'),
+  token_type: z.literal('Bearer'),
+  expires_in: z.number().int(),
+  id_token: z.string().describe('ES256 JWT; aud is the client id.'),
+  scope: z.string(),
+  refresh_token: z.string().optional().describe('With scope offline_access; rotated on every use.'),
+});
+export const UserinfoBody = z.object({
+  sub: z.string(),
+  hex_identity: identityHex,
+  email: z.string().optional(),
+  email_verified: z.boolean().optional(),
+  name: z.string().optional(),
+  preferred_username: z.string().optional(),
+  picture: z.string().optional(),
 });
 export const Jwks = z.object({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string() })) });
 export const HealthStatus = z.object({ status: z.literal('ok') });

@@ -104,7 +104,7 @@ async function checkAssertion(deps: Deps, response: AuthenticationResponseJSON, 
   if (user.email === null) return reject('no_verified_email', user.id);
   const email = user.email;
 
-  const { newCounter, credentialBackedUp } = verification.authenticationInfo;
+  const { newCounter, credentialBackedUp, userVerified } = verification.authenticationInfo;
   const issued = await deps.db.transaction(async (tx) => {
     const [advanced] = await tx
       .update(passkeys)
@@ -112,7 +112,7 @@ async function checkAssertion(deps: Deps, response: AuthenticationResponseJSON, 
       .where(and(eq(passkeys.id, passkey.id), eq(passkeys.counter, passkey.counter)))
       .returning({ id: passkeys.id });
     if (!advanced) return null;
-    return issueSignInToken(deps, user.id, passkey.id, tx);
+    return issueSignInToken(deps, user.id, { passkeyId: passkey.id, userVerified }, tx);
   });
   if (!issued) return reject('counter_race', user.id);
   return { ok: true, email, ...issued };

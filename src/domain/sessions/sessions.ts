@@ -19,13 +19,17 @@ export interface SessionAuth {
   user: UserRow;
 }
 
-/** Opens a session and returns its token `id.secret`; only SHA-256 of the secret is stored. */
+/**
+ * Opens a session and returns its token `id.secret`; only SHA-256 of the secret is stored.
+ * `userVerified`: a passkey sign-in whose authenticator verified the user (OIDC `amr` "mfa").
+ */
 export async function createSession(
   deps: Pick<Deps, 'db' | 'clock' | 'random' | 'hasher'>,
   user: UserRow,
   method: SessionMethod,
   meta: RequestMeta,
   executor: Executor = deps.db,
+  details: { userVerified?: boolean } = {},
 ): Promise<{ token: string; session: SessionRow }> {
   const now = deps.clock.now();
   const secret = randomToken(deps.random, 32);
@@ -36,6 +40,7 @@ export async function createSession(
       userId: user.id,
       secretHash: await sha256Hex(deps, secret),
       method,
+      userVerified: details.userVerified ?? false,
       createdAt: now,
       lastActiveAt: now,
       expiresAt: new Date(now.getTime() + SESSION_TTL_MS),

@@ -72,11 +72,12 @@ async function refuseCode(
  */
 async function signInWithPasskeyToken(deps: Deps, input: SignInInput, meta: RequestMeta): Promise<SignInResult> {
   const outcome = await deps.db.transaction(async (tx) => {
-    const user = await consumeSignInToken(deps, input.token, tx);
-    if (!user || user.email !== input.email) {
+    const consumed = await consumeSignInToken(deps, input.token, tx);
+    const user = consumed?.user;
+    if (!consumed || !user || user.email !== input.email) {
       return { ok: false as const, userId: user?.id ?? null, reason: user ? 'email_mismatch' : 'invalid_token' };
     }
-    return { ok: true as const, user, ...(await createSession(deps, user, 'passkey', meta, tx)) };
+    return { ok: true as const, user, ...(await createSession(deps, user, 'passkey', meta, tx, { userVerified: consumed.userVerified })) };
   });
   if (outcome.ok) return outcome;
   await recordActivity(deps, {

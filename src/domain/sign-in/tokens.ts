@@ -6,33 +6,42 @@ import { randomToken, sha256Hex } from '../crypto';
 
 export const SIGN_IN_TOKEN_TTL_MS = 5 * 60 * 1000;
 
+/** What a passkey assertion proved: which passkey, and whether the authenticator verified the user (UV flag). */
+export interface PasskeyProof {
+  passkeyId: string;
+  userVerified: boolean;
+}
+
 /** A single-use token that a passkey assertion earns; only its SHA-256 is stored. */
 export async function issueSignInToken(
   deps: Pick<Deps, 'db' | 'clock' | 'random' | 'hasher'>,
   userId: string,
-  passkeyId: string,
+  proof: PasskeyProof,
   executor: Executor = deps.db,
 ): Promise<{ token: string; expiresAt: Date }> {
   const token = randomToken(deps.random, 32);
   const expiresAt = new Date(deps.clock.now().getTime() + SIGN_IN_TOKEN_TTL_MS);
-  await executor.insert(signInTokens).values({ tokenHash: await sha256Hex(deps, token), userId, passkeyId, expiresAt });
+  await executor
+    .insert(signInTokens)
+    .values({ tokenHash: await sha256Hex(deps, token), userId, passkeyId: proof.passkeyId, userVerified: proof.userVerified, expiresAt });
   return { token, expiresAt };
 }
 
 /**
  * Spends a sign-in token (one DELETE … RETURNING, so only one caller can win it) and returns its
- * account when the token was live; null when unknown, used or expired.
+ * account, and whether the assertion verified the user, when the token was live; null when
+ * unknown, used or expired.
  */
 export async function consumeSignInToken(
   deps: Pick<Deps, 'db' | 'clock' | 'hasher'>,
   token: string,
   executor: Executor = deps.db,
-): Promise<UserRow | null> {
+): Promise<{ user: UserRow; userVerified: boolean } | null> {
   const [consumed] = await executor
     .delete(signInTokens)
     .where(eq(signInTokens.tokenHash, await sha256Hex(deps, token)))
-    .returning({ userId: signInTokens.userId, expiresAt: signInTokens.expiresAt });
+    .returning({ userId: signInTokens.userId, expiresAt: signInTokens.expiresAt, userVerified: signInTokens.userVerified });
   if (!consumed || consumed.expiresAt <= deps.clock.now()) return null;
   const [user] = await executor.select().from(users).where(eq(users.id, consumed.userId));
-  return user ?? null;
+  return user ? { user, userVerified: consumed.userVerified } : null;
 }

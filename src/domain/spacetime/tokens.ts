@@ -6,6 +6,7 @@ import { fail, type Result } from '../result';
 import { validateSessionToken, type ValidatedSession } from '../sessions/sessions';
 import { computeIdentity } from './identity';
 import { findVerificationKey, getSigningKey, SIGNING_ALG } from '../keys/keys';
+import { findClient } from '../oidc/clients';
 
 /** How long a token from `websocket-token` lives. */
 export const WEBSOCKET_TOKEN_TTL_S = 60;
@@ -25,7 +26,8 @@ export interface IdentityClaims extends JWTPayload {
   hex_identity: string;
   sub: string;
   iss: string;
-  aud: string[];
+  /** `TOKEN_AUDIENCE` on identity tokens; an OpenID Connect id token names its client, a string. */
+  aud: string[] | string;
   iat: number;
   exp?: number;
   /** Set on short-lived tokens derived from another credential (`websocket`); absent on long-lived identity tokens. */
@@ -89,6 +91,11 @@ export async function mintWebsocketToken(deps: TokenDeps, caller: Caller): Promi
   return { ok: true, token: await sign(deps, { ...claims, iat, exp: iat + WEBSOCKET_TOKEN_TTL_S, token_use: WEBSOCKET_TOKEN_USE }) };
 }
 
+/** An OpenID Connect id token names its client, a single string, in `aud`. */
+async function isClientAudience(deps: Pick<Deps, 'config' | 'db'>, aud: unknown): Promise<boolean> {
+  return typeof aud === 'string' && (await findClient(deps, aud)) !== null;
+}
+
 function holdsAudience(aud: unknown, accepted: string[]): boolean {
   const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
   return audiences.some((a) => accepted.includes(a));
@@ -101,27 +108,33 @@ export function isJwtShaped(token: string): boolean {
 
 /**
  * The account and claims of an identity token signed by this server, or null. Accepts only
- * ES256 under the current key's `kid` and this `ISSUER`, an `aud` holding one of
- * `TOKEN_AUDIENCE`, unexpired as of `deps.clock`, whose
+ * ES256 under a published key's `kid` and this `ISSUER`, an `aud` holding one of
+ * `TOKEN_AUDIENCE` or naming a registered OpenID Connect client (an id token; an access token,
+ * `typ: at+jwt`, is refused), unexpired as of `deps.clock`, whose
  * `hex_identity` is SpacetimeDB's identity of (`iss`, `sub`) and belongs to a live account.
  */
 export async function verifyIdentityToken(deps: TokenDeps, token: string): Promise<{ user: UserRow; claims: IdentityClaims } | null> {
   if (token.length > MAX_TOKEN_LENGTH || !isJwtShaped(token)) return null;
   let payload: JWTPayload;
   try {
+    let typ: string | undefined;
     ({ payload } = await jwtVerify(
       token,
       async (header) => {
+        typ = header.typ;
         const key = await findVerificationKey(deps, header.kid);
         if (!key) throw new errors.JWKSNoMatchingKey();
         return key;
       },
-      { algorithms: [SIGNING_ALG], issuer: deps.config.issuer, audience: deps.config.tokenAudience, currentDate: deps.clock.now() },
+      { algorithms: [SIGNING_ALG], issuer: deps.config.issuer, currentDate: deps.clock.now() },
     ));
+    // An OpenID Connect access token (RFC 9068) is for /oauth/userinfo only.
+    if (typ?.toLowerCase() === 'at+jwt' || typ?.toLowerCase() === 'application/at+jwt') return null;
   } catch (error) {
     if (error instanceof errors.JOSEError || error instanceof TypeError) return null;
     throw error;
   }
+  if (!holdsAudience(payload.aud, deps.config.tokenAudience) && !(await isClientAudience(deps, payload.aud))) return null;
 
   const { sub, iss, hex_identity: hexIdentity, iat } = payload;
   if (typeof sub !== 'string' || typeof iss !== 'string' || typeof hexIdentity !== 'string') return null;

@@ -1,0 +1,349 @@
+import { Hono, type Context } from 'hono';
+import { getCookie } from 'hono/cookie';
+import { describeRoute } from 'hono-openapi';
+import type { Deps } from '../../deps';
+import { authorize, continueAuthorization, type AuthorizationOutcome } from '../../domain/oidc/authorize';
+import { authenticateClient, type ClientCredentials } from '../../domain/oidc/clients';
+import { oauthFail, type OAuthFailure } from '../../domain/oidc/errors';
+import { postLogoutRedirect, verifyIdTokenHint } from '../../domain/oidc/logout';
+import { exchangeAuthorizationCode, refreshGrant, revokeToken, userinfo } from '../../domain/oidc/tokens';
+import { revokeSession, validateSessionToken, type ValidatedSession } from '../../domain/sessions/sessions';
+import { isAllowedCookieRequest } from '../auth';
+import { clearSessionCookie, SESSION_COOKIE, setSessionCookie } from '../cookies';
+import type { AppEnv } from '../env';
+import { htmlPage, json, oauthError, PUBLIC, redirect } from '../openapi-docs';
+import { TokenResponse, UserinfoBody } from '../openapi-schemas';
+import { renderLogoutConfirmPage, renderMessagePage, renderSignInPage } from '../pages/oidc';
+import { pagePolicy } from '../security-headers';
+
+const BEARER = [{ bearer: [] }];
+
+const docs = {
+  authorize: describeRoute({
+    operationId: 'authorize',
+    summary: 'Start an authorization (code flow with PKCE S256): the code at once with a live session, else the hosted sign-in page',
+    tags: ['oauth'],
+    security: PUBLIC,
+    responses: {
+      200: htmlPage('The hosted sign-in page for this request.'),
+      302: redirect('To redirect_uri with code, state and iss, or with error, error_description, state and iss.'),
+      400: htmlPage('An error page: unknown client_id, or a redirect_uri not registered for it. Never a redirect.'),
+    },
+  }),
+  continue: describeRoute({
+    operationId: 'continueAuthorization',
+    summary: 'Finish a pending authorization once the hosted page has signed the browser in',
+    tags: ['oauth'],
+    security: PUBLIC,
+    responses: {
+      302: redirect('To redirect_uri with code, state and iss (or login_required when the request asked for a newer sign-in).'),
+      400: htmlPage('An error page: the request is unknown or expired, or the browser is not signed in.'),
+    },
+  }),
+  token: describeRoute({
+    operationId: 'token',
+    summary: 'Redeem an authorization code or rotate a refresh token (application/x-www-form-urlencoded)',
+    description:
+      'Client authentication: `client_id` in the body (public clients), plus the secret by `client_secret_basic` or `client_secret_post` (confidential clients). Answers carry `Cache-Control: no-store` and `Pragma: no-cache`.',
+    tags: ['oauth'],
+    security: PUBLIC,
+    responses: {
+      200: json('The tokens.', TokenResponse),
+      400: oauthError('invalid_request, invalid_grant or unsupported_grant_type.'),
+      401: oauthError('invalid_client: unknown or deleted client, or a wrong or missing secret.'),
+      413: oauthError('The body is over 64 KiB.'),
+    },
+  }),
+  userinfo: (method: 'get' | 'post') =>
+    describeRoute({
+      operationId: method === 'get' ? 'getUserinfo' : 'postUserinfo',
+      summary: 'The claims of the account behind an access token, per its scopes',
+      tags: ['oauth'],
+      security: BEARER,
+      responses: {
+        200: json('The claims.', UserinfoBody),
+        401: oauthError('invalid_token (WWW-Authenticate: Bearer error="invalid_token"): a bad, expired or revoked token; a plain `Bearer` challenge when none was sent.'),
+      },
+    }),
+  revoke: describeRoute({
+    operationId: 'revokeToken',
+    summary: 'Revoke a refresh token (and its family) or an access token’s grant (RFC 7009)',
+    tags: ['oauth'],
+    security: PUBLIC,
+    responses: {
+      200: { description: 'Revoked, or there was nothing to revoke.' },
+      400: oauthError('invalid_request: no token, or a body that is not form-encoded.'),
+      401: oauthError('invalid_client: unknown client, or a confidential client without its secret.'),
+      413: oauthError('The body is over 64 KiB.'),
+    },
+  }),
+  logout: describeRoute({
+    operationId: 'logout',
+    summary: 'RP-initiated sign-out: with a valid id_token_hint for the browser’s session, end it; else ask to confirm',
+    tags: ['oauth'],
+    security: PUBLIC,
+    responses: {
+      200: htmlPage('The signed-out page, or the page asking to confirm the sign-out.'),
+      302: redirect('Signed out: to the registered post_logout_redirect_uri, with state.'),
+    },
+  }),
+  confirmLogout: describeRoute({
+    operationId: 'confirmLogout',
+    summary: 'The sign-out confirmed from the page of GET /oauth/logout',
+    tags: ['oauth'],
+    security: PUBLIC,
+    responses: {
+      200: htmlPage('Signed out.'),
+      303: redirect('Signed out: to the registered post_logout_redirect_uri, with state.'),
+      403: htmlPage('The form was not posted from this server’s own page (CSRF check).'),
+      413: oauthError('The body is over 64 KiB.'),
+    },
+  }),
+};
+
+/** The hosted sign-in page's policy: as the demo page's (scripts of this origin only), and forms post back here. */
+const signInPagePolicy = pagePolicy({
+  scriptSrc: ["'self'"],
+  styleSrc: ["'unsafe-inline'"],
+  connectSrc: ["'self'"],
+  imgSrc: ["'self'", 'data:'],
+  formAction: ["'self'"],
+});
+
+/**
+ * The logout confirmation posts here, and its answer redirects to the client's
+ * post-logout page: form-action also applies to that redirect, so its origin is allowed too.
+ */
+const logoutPagePolicy = pagePolicy({
+  styleSrc: ["'unsafe-inline'"],
+  imgSrc: ["'self'", 'data:'],
+  formAction: ["'self'", (c) => originOf(c.req.query('post_logout_redirect_uri')) ?? "'self'"],
+});
+
+function originOf(uri: string | undefined): string | null {
+  if (!uri) return null;
+  try {
+    const url = new URL(uri);
+    return url.protocol === 'https:' || url.protocol === 'http:' ? url.origin : null;
+  } catch {
+    return null;
+  }
+}
+
+const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
+
+/** The OpenID Connect provider's endpoints (OIDC.md), mounted at `/oauth`. */
+export function oauthRoutes(deps: Deps) {
+  const passkeys = coversIssuer(deps.config.rpId, deps.config.issuer);
+
+  /** The browser's live session from the `session` cookie; re-sends the cookie when the check slid it. */
+  async function browserSession(c: Context): Promise<ValidatedSession | null> {
+    const token = getCookie(c, SESSION_COOKIE);
+    if (!token) return null;
+    const session = await validateSessionToken(deps, token);
+    if (session?.slid) setSessionCookie(c, deps.config, token, session.session.expiresAt);
+    return session;
+  }
+
+  function answer(c: Context, outcome: AuthorizationOutcome): Response {
+    c.header('Cache-Control', 'no-store');
+    switch (outcome.kind) {
+      case 'redirect':
+        return c.redirect(outcome.location, 302);
+      case 'refused':
+        return c.html(renderMessagePage({ title: 'This sign-in cannot continue', message: outcome.message }), 400);
+      case 'sign_in':
+        return c.html(
+          renderSignInPage({
+            requestId: outcome.requestId,
+            clientName: outcome.client.name,
+            loginHint: outcome.loginHint,
+            passkeys,
+            productName: deps.config.rpName,
+          }),
+          200,
+        );
+    }
+  }
+
+  /** The authenticated client of a token or revocation request, or the failure to answer. */
+  async function client(c: Context, form: Map<string, string>) {
+    const credentials = clientCredentials(c, form);
+    if ('ok' in credentials) return credentials;
+    const found = await authenticateClient(deps, credentials);
+    return found ?? oauthFail('invalid_client', 'Client authentication failed: unknown client, or a missing or wrong secret.');
+  }
+
+  return new Hono<AppEnv>()
+    .get('/authorize', docs.authorize, signInPagePolicy, async (c) => {
+      return answer(c, await authorize(deps, c.req.queries(), await browserSession(c)));
+    })
+    .get('/authorize/continue', docs.continue, async (c) => {
+      const requests = c.req.queries('request') ?? [];
+      const requestId = requests.length === 1 ? requests[0]! : '';
+      return answer(c, await continueAuthorization(deps, requestId, await browserSession(c)));
+    })
+    .post('/token', docs.token, async (c) => {
+      const form = await readForm(c);
+      if ('ok' in form) return oauthErrorResponse(c, form);
+      const authenticated = await client(c, form);
+      if ('ok' in authenticated) return oauthErrorResponse(c, authenticated);
+      const grantType = form.get('grant_type');
+      let result;
+      if (grantType === 'authorization_code') {
+        const code = form.get('code');
+        const redirectUri = form.get('redirect_uri');
+        const codeVerifier = form.get('code_verifier');
+        if (!code || !redirectUri) return oauthErrorResponse(c, oauthFail('invalid_request', 'code and redirect_uri are required.'));
+        if (!codeVerifier) return oauthErrorResponse(c, oauthFail('invalid_request', 'code_verifier is required: PKCE is required for every client.'));
+        result = await exchangeAuthorizationCode(deps, authenticated, { code, redirectUri, codeVerifier });
+      } else if (grantType === 'refresh_token') {
+        const refreshToken = form.get('refresh_token');
+        if (!refreshToken) return oauthErrorResponse(c, oauthFail('invalid_request', 'refresh_token is required.'));
+        result = await refreshGrant(deps, authenticated, refreshToken);
+      } else if (grantType === undefined) {
+        return oauthErrorResponse(c, oauthFail('invalid_request', 'grant_type is required.'));
+      } else {
+        return oauthErrorResponse(c, oauthFail('unsupported_grant_type', 'grant_type must be authorization_code or refresh_token.'));
+      }
+      if (!result.ok) return oauthErrorResponse(c, result);
+      return c.json(result.tokens, 200, NO_STORE);
+    })
+    .get('/userinfo', docs.userinfo('get'), (c) => userinfoAnswer(deps, c))
+    .post('/userinfo', docs.userinfo('post'), (c) => userinfoAnswer(deps, c))
+    .post('/revoke', docs.revoke, async (c) => {
+      const form = await readForm(c);
+      if ('ok' in form) return oauthErrorResponse(c, form);
+      const authenticated = await client(c, form);
+      if ('ok' in authenticated) return oauthErrorResponse(c, authenticated);
+      const token = form.get('token');
+      if (!token) return oauthErrorResponse(c, oauthFail('invalid_request', 'token is required.'));
+      await revokeToken(deps, authenticated, token);
+      return c.body(null, 200, NO_STORE);
+    })
+    .get('/logout', docs.logout, logoutPagePolicy, async (c) => {
+      c.header('Cache-Control', 'no-store');
+      const query = singleValues(c.req.queries());
+      const hint = query.id_token_hint ? await verifyIdTokenHint(deps, query.id_token_hint) : null;
+      const valid = hint && (!query.client_id || query.client_id === hint.clientId) ? hint : null;
+      const session = await browserSession(c);
+      if (valid && (!session || session.session.id === valid.sessionId)) {
+        if (session) {
+          await revokeSession(deps, session.user.id, session.session.id, c.var.meta);
+          clearSessionCookie(c, deps.config);
+        }
+        const target = await postLogoutRedirect(deps, valid.clientId, query.post_logout_redirect_uri, query.state);
+        return target ? c.redirect(target, 302) : signedOut(c);
+      }
+      const fields: Record<string, string> = {};
+      for (const name of ['post_logout_redirect_uri', 'state'] as const) if (query[name]) fields[name] = query[name];
+      const clientId = query.client_id ?? hint?.clientId;
+      if (clientId) fields.client_id = clientId;
+      return c.html(renderLogoutConfirmPage({ fields }), 200);
+    })
+    .post('/logout', docs.confirmLogout, async (c) => {
+      c.header('Cache-Control', 'no-store');
+      if (!isAllowedCookieRequest(c, deps.config)) {
+        return c.html(renderMessagePage({ title: 'Not signed out', message: 'This sign-out did not come from this server’s own page.' }), 403);
+      }
+      const form = await readForm(c);
+      const fields = 'ok' in form ? new Map<string, string>() : form;
+      const session = await browserSession(c);
+      if (session) await revokeSession(deps, session.user.id, session.session.id, c.var.meta);
+      clearSessionCookie(c, deps.config);
+      const target = await postLogoutRedirect(deps, fields.get('client_id'), fields.get('post_logout_redirect_uri'), fields.get('state'));
+      return target ? c.redirect(target, 303) : signedOut(c);
+    });
+}
+
+function signedOut(c: Context): Response {
+  return c.html(renderMessagePage({ title: 'Signed out', message: 'You are signed out.' }), 200);
+}
+
+/** Each parameter's value when it appears once; repeated parameters are dropped. */
+function singleValues(queries: Record<string, string[]>): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(queries).flatMap(([name, values]) => (values.length === 1 ? [[name, values[0]]] : [])));
+}
+
+/** Whether WebAuthn ceremonies can run on ISSUER's origin: RP_ID is its host or a parent domain of it. */
+function coversIssuer(rpId: string, issuer: string): boolean {
+  const host = new URL(issuer).hostname;
+  return host === rpId || host.endsWith(`.${rpId}`);
+}
+
+async function userinfoAnswer(deps: Deps, c: Context): Promise<Response> {
+  c.header('Cache-Control', 'no-store');
+  c.header('Pragma', 'no-cache');
+  const header = c.req.header('authorization');
+  if (header === undefined) {
+    c.header('WWW-Authenticate', 'Bearer');
+    return c.json({ error: 'invalid_token', error_description: 'An access token is required (Authorization: Bearer).' }, 401);
+  }
+  const match = /^Bearer +(\S+)\s*$/i.exec(header);
+  const claims = match ? await userinfo(deps, match[1]!) : null;
+  if (!claims) {
+    c.header('WWW-Authenticate', 'Bearer error="invalid_token"');
+    return c.json({ error: 'invalid_token', error_description: 'The access token is invalid, expired or revoked.' }, 401);
+  }
+  return c.json(claims, 200);
+}
+
+/** The body of a token or revocation request; repeated parameters are `invalid_request` (RFC 6749 §3.2). */
+async function readForm(c: Context): Promise<Map<string, string> | OAuthFailure> {
+  const mediaType = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (mediaType !== 'application/x-www-form-urlencoded') {
+    return oauthFail('invalid_request', 'The body must be sent as application/x-www-form-urlencoded.');
+  }
+  const form = new Map<string, string>();
+  for (const [name, value] of new URLSearchParams(await c.req.text())) {
+    if (form.has(name)) return oauthFail('invalid_request', `The parameter ${name} appears more than once.`);
+    if (value.includes('\0')) return oauthFail('invalid_request', `The parameter ${name} holds a NUL character.`);
+    form.set(name, value);
+  }
+  return form;
+}
+
+/**
+ * The client's credentials: `Authorization: Basic` (client_secret_basic, RFC 6749 §2.3.1: both
+ * parts form-encoded) or `client_id` and `client_secret` in the body. Both at once, or a body
+ * `client_id` naming another client, is `invalid_request`.
+ */
+function clientCredentials(c: Context, form: Map<string, string>): ClientCredentials | OAuthFailure {
+  const header = c.req.header('authorization');
+  const basic = header === undefined ? null : /^Basic +([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+  if (basic) {
+    let decoded: string;
+    try {
+      decoded = new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(atob(basic[1]!), (ch) => ch.charCodeAt(0)));
+    } catch {
+      return oauthFail('invalid_client', 'The Basic credentials are malformed.');
+    }
+    const colon = decoded.indexOf(':');
+    if (colon < 0) return oauthFail('invalid_client', 'The Basic credentials are malformed.');
+    let clientId: string;
+    let secret: string;
+    try {
+      clientId = formDecode(decoded.slice(0, colon));
+      secret = formDecode(decoded.slice(colon + 1));
+    } catch {
+      return oauthFail('invalid_client', 'The Basic credentials are malformed.');
+    }
+    if (form.has('client_secret')) return oauthFail('invalid_request', 'Use one client authentication method, not two.');
+    const bodyId = form.get('client_id');
+    if (bodyId !== undefined && bodyId !== clientId) return oauthFail('invalid_request', 'client_id differs from the Basic credentials.');
+    return { clientId, secret };
+  }
+  const clientId = form.get('client_id');
+  if (!clientId) return oauthFail('invalid_client', 'client_id is required.');
+  return { clientId, secret: form.get('client_secret') ?? null };
+}
+
+const formDecode = (value: string): string => decodeURIComponent(value.replace(/\+/g, ' '));
+
+function oauthErrorResponse(c: Context, failure: OAuthFailure): Response {
+  const status = failure.error === 'invalid_client' ? 401 : 400;
+  if (status === 401 && /^Basic /i.test(c.req.header('authorization') ?? '')) {
+    c.header('WWW-Authenticate', `Basic realm="${new URL(c.req.url).origin}"`);
+  }
+  return c.json({ error: failure.error, error_description: failure.description }, status, NO_STORE);
+}
