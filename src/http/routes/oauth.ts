@@ -11,7 +11,7 @@ import { revokeSession, validateSessionToken, type ValidatedSession } from '../.
 import { isAllowedCookieRequest } from '../auth';
 import { clearSessionCookie, SESSION_COOKIE, setSessionCookie } from '../cookies';
 import type { AppEnv } from '../env';
-import { htmlPage, json, oauthError, PUBLIC, redirect } from '../openapi-docs';
+import { error, htmlPage, json, oauthError, PUBLIC, redirect } from '../openapi-docs';
 import { TokenResponse, UserinfoBody } from '../openapi-schemas';
 import { renderLogoutConfirmPage, renderMessagePage, renderSignInPage } from '../pages/oidc';
 import { pagePolicy } from '../security-headers';
@@ -51,7 +51,7 @@ const docs = {
       200: json('The tokens.', TokenResponse),
       400: oauthError('invalid_request, invalid_grant or unsupported_grant_type.'),
       401: oauthError('invalid_client: unknown or deleted client, or a wrong or missing secret.'),
-      413: oauthError('The body is over 64 KiB.'),
+      413: error(413),
     },
   }),
   userinfo: (method: 'get' | 'post') =>
@@ -74,7 +74,7 @@ const docs = {
       200: { description: 'Revoked, or there was nothing to revoke.' },
       400: oauthError('invalid_request: no token, or a body that is not form-encoded.'),
       401: oauthError('invalid_client: unknown client, or a confidential client without its secret.'),
-      413: oauthError('The body is over 64 KiB.'),
+      413: error(413),
     },
   }),
   logout: describeRoute({
@@ -96,7 +96,7 @@ const docs = {
       200: htmlPage('Signed out.'),
       303: redirect('Signed out: to the registered post_logout_redirect_uri, with state.'),
       403: htmlPage('The form was not posted from this server’s own page (CSRF check).'),
-      413: oauthError('The body is over 64 KiB.'),
+      413: error(413),
     },
   }),
 };
