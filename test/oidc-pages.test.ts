@@ -93,6 +93,11 @@ describe('the message and sign-out pages', () => {
     expect(page).toContain('value="https://app.example/?a=1&amp;b=2"');
     expect(page).not.toMatch(/<script\b/);
   });
+
+  it('sends its real Origin with the POST, which the server refuses under no-referrer (Origin: null)', () => {
+    expect(renderLogoutConfirmPage({ fields: {} })).toContain('<meta name="referrer" content="same-origin">');
+    expect(signIn()).not.toContain('name="referrer"');
+  });
 });
 
 describe('the pages’ content security policy', () => {

@@ -111,7 +111,8 @@ $('renew').addEventListener('click', action(async () => {
 
 $('sign-out').addEventListener('click', action(async () => {
   say('Signing out…');
-  await manager.signoutRedirect();
+  // With state, the provider sends it back and signoutCallback() can tell this return apart.
+  await manager.signoutRedirect({ state: 'signed-out' });
 }));
 
 await action(async () => {

@@ -76,13 +76,25 @@ const STYLE = `
   [hidden] { display: none !important; }
 `;
 
-function document(title: string, body: HtmlEscapedString | Promise<HtmlEscapedString>, scripts: string[] = []) {
+interface DocumentOptions {
+  scripts?: string[];
+  /**
+   * The page's referrer policy, over the server's `no-referrer`. Under `no-referrer` a browser
+   * sends `Origin: null` with a form's POST, which the CSRF check must refuse; `same-origin` sends
+   * the real origin to this server and still no referrer to any other.
+   */
+  referrer?: 'same-origin';
+}
+
+function document(title: string, body: HtmlEscapedString | Promise<HtmlEscapedString>, options: DocumentOptions = {}) {
+  const scripts = options.scripts ?? [];
   return String(html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title}</title>
+${options.referrer ? html`<meta name="referrer" content="${options.referrer}">
+` : ''}<title>${title}</title>
 <style>${raw(STYLE)}</style>
 ${scripts.map((src) => html`<script type="module" src="${src}"></script>
 `)}</head>
@@ -140,7 +152,7 @@ ${page.passkeys
 `
   : ''}<noscript><p class="notice error">This page needs JavaScript to sign you in.</p></noscript>
 </main>`,
-    scripts,
+    { scripts },
   );
 }
 
@@ -189,5 +201,6 @@ ${inputs}<button type="submit">Sign out</button>
 </form>
 <p class="fine">To stay signed in, close this page.</p>
 </main>`,
+    { referrer: 'same-origin' },
   );
 }

@@ -178,7 +178,7 @@ export function oauthRoutes(deps: Deps) {
     .get('/authorize', docs.authorize, signInPagePolicy, async (c) => {
       return answer(c, await authorize(deps, c.req.queries(), await browserSession(c)));
     })
-    .get('/authorize/continue', docs.continue, async (c) => {
+    .get('/authorize/continue', docs.continue, signInPagePolicy, async (c) => {
       const requests = c.req.queries('request') ?? [];
       const requestId = requests.length === 1 ? requests[0]! : '';
       return answer(c, await continueAuthorization(deps, requestId, await browserSession(c)));
@@ -241,7 +241,7 @@ export function oauthRoutes(deps: Deps) {
       if (clientId) fields.client_id = clientId;
       return c.html(renderLogoutConfirmPage({ fields }), 200);
     })
-    .post('/logout', docs.confirmLogout, async (c) => {
+    .post('/logout', docs.confirmLogout, logoutPagePolicy, async (c) => {
       c.header('Cache-Control', 'no-store');
       if (!isAllowedCookieRequest(c, deps.config)) {
         return c.html(renderMessagePage({ title: 'Not signed out', message: 'This sign-out did not come from this server’s own page.' }), 403);
@@ -257,7 +257,7 @@ export function oauthRoutes(deps: Deps) {
 }
 
 function signedOut(c: Context): Response {
-  return c.html(renderMessagePage({ title: 'Signed out', message: 'You are signed out.' }), 200);
+  return c.html(renderMessagePage({ title: 'Signed out', message: 'You are signed out.', tone: 'info' }), 200);
 }
 
 /** Each parameter's value when it appears once; repeated parameters are dropped. */
