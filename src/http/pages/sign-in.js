@@ -125,9 +125,11 @@ emailForm.addEventListener('submit', (event) => {
     }
     sentTo = address;
     email.removeAttribute('aria-invalid');
-    $('code-help').textContent = `We sent a 6-digit code to ${address}. It is valid for 10 minutes.`;
+    $('code-help').textContent = `Enter the 6-digit code we sent to ${address}. It is valid for 10 minutes.`;
     codeForm.hidden = false;
-    say(`Code sent to ${address}.`);
+    // Signing in is the next step now; sending again stays possible, as the quieter button.
+    emailForm.querySelector('button').classList.add('secondary');
+    say('Code sent. Check your email.');
     code.value = '';
     code.focus();
   });
