@@ -308,6 +308,33 @@ describe('the pages on a phone and the example page on the server itself', () =>
     await context.close();
   });
 
+  it('works from the keyboard, and says when there were too many attempts', async () => {
+    const { context, page, errors } = await freshPage({ width: 390, height: 844 });
+    await openApp(page);
+    await goToHostedPage(page);
+    const email = newEmail();
+    // The Email field is the first control; Enter sends the code, and focus moves to the Code field.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('email');
+    await page.keyboard.type(email);
+    const sends: number[] = [];
+    page.on('response', (res) => res.url() === `${issuer}/auth/verify` && sends.push(res.status()));
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('code');
+    await stack.codeMailedTo(email);
+    // SEND_LIMIT_PER_EMAIL is 5 per 15 minutes: the sixth send is refused with Retry-After.
+    for (let sent = 1; sent < 6; sent++) {
+      await page.getByRole('button', { name: 'Send code' }).click();
+      await expect.poll(() => sends.length).toBe(sent + 1);
+      await expect(page.getByRole('button', { name: 'Send code' }).isEnabled()).resolves.toBe(true);
+    }
+    expect(sends).toEqual([202, 202, 202, 202, 202, 429]);
+    await expect.poll(() => page.locator('#error').textContent()).toMatch(/^Too many attempts — try again in (1 minute|\d+ minutes)\.$/);
+    await page.screenshot({ path: join(shots, 'hosted-page-rate-limited-phone.png') });
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
   it('shows the message and sign-out pages', async () => {
     for (const [viewport, tag] of [
       [{ width: 1280, height: 900 }, 'desktop'],

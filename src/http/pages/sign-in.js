@@ -121,7 +121,8 @@ emailForm.addEventListener('submit', (event) => {
     try {
       await post('/auth/verify', { email: address });
     } catch (error) {
-      return sayError(describe(error, { 400: 'Enter a valid email address.' }), email);
+      // Only a refused address is the field's fault; a limit or an outage is not.
+      return sayError(describe(error, { 400: 'Enter a valid email address.' }), error.status === 400 ? email : null);
     }
     sentTo = address;
     email.removeAttribute('aria-invalid');
@@ -145,7 +146,8 @@ codeForm.addEventListener('submit', (event) => {
     try {
       await post('/auth/sessions', { method: 'otp', email: sentTo, token });
     } catch (error) {
-      return sayError(describe(error, { 400: 'Enter the 6-digit code from the email.', 401: 'That code is wrong or has expired.' }), code);
+      const wrongCode = error.status === 400 || error.status === 401;
+      return sayError(describe(error, { 400: 'Enter the 6-digit code from the email.', 401: 'That code is wrong or has expired.' }), wrongCode ? code : null);
     }
     signedIn('with the emailed code');
   });
@@ -223,3 +225,9 @@ if (passkeyButton) {
     });
   }
 }
+
+// Back from the app through the browser's history: this request was used; a reload asks the
+// server again, which (signed in now) sends the browser straight on.
+window.addEventListener('pageshow', (event) => {
+  if (event.persisted && finished) location.reload();
+});
