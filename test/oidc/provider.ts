@@ -13,6 +13,8 @@ export interface Provider {
   t: TestContext;
   /** ISSUER: the listener's URL. */
   issuer: string;
+  /** An account in ADMIN_EMAILS: `users:write`, for /admin/clients. */
+  adminEmail: string;
   /** Sends a request over the real HTTP listener; redirects are not followed. */
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** Signs a new account in with an emailed code; its `session` cookie header value. */
@@ -26,7 +28,7 @@ export interface Provider {
  * The app over a real HTTP listener on 127.0.0.1 with `ISSUER` set to it, the clients above in
  * `OIDC_CLIENTS`, and an admin account (`admin`) for `/admin/clients`.
  */
-export async function startProvider(env: Record<string, string> = {}): Promise<Provider & { adminEmail: string }> {
+export async function startProvider(env: Record<string, string> = {}): Promise<Provider> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const adminEmail = uniqueEmail('admin');

@@ -1,12 +1,11 @@
 import { eq } from 'drizzle-orm';
 import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
-import { users, type UserRow } from '../../db/schema';
+import { oauthClients, users, type UserRow } from '../../db/schema';
 import type { Deps } from '../../deps';
 import { fail, type Result } from '../result';
 import { validateSessionToken, type ValidatedSession } from '../sessions/sessions';
 import { computeIdentity } from './identity';
 import { findVerificationKey, getSigningKey, SIGNING_ALG } from '../keys/keys';
-import { findClient } from '../oidc/clients';
 
 /** How long a token from `websocket-token` lives. */
 export const WEBSOCKET_TOKEN_TTL_S = 60;
@@ -91,9 +90,16 @@ export async function mintWebsocketToken(deps: TokenDeps, caller: Caller): Promi
   return { ok: true, token: await sign(deps, { ...claims, iat, exp: iat + WEBSOCKET_TOKEN_TTL_S, token_use: WEBSOCKET_TOKEN_USE }) };
 }
 
-/** An OpenID Connect id token names its client, a single string, in `aud`. */
+/**
+ * An OpenID Connect id token names its client, a single string, in `aud`; the client must still
+ * be registered (configured, or in `oauth_clients`). Read here rather than through the oidc
+ * module, which depends on this one.
+ */
 async function isClientAudience(deps: Pick<Deps, 'config' | 'db'>, aud: unknown): Promise<boolean> {
-  return typeof aud === 'string' && (await findClient(deps, aud)) !== null;
+  if (typeof aud !== 'string' || aud.length === 0 || aud.length > 128) return false;
+  if (deps.config.oidcClients.some((client) => client.id === aud)) return true;
+  const [row] = await deps.db.select({ id: oauthClients.id }).from(oauthClients).where(eq(oauthClients.id, aud));
+  return row !== undefined;
 }
 
 function holdsAudience(aud: unknown, accepted: string[]): boolean {

@@ -110,6 +110,9 @@ const signInPagePolicy = pagePolicy({
   formAction: ["'self'"],
 });
 
+/** A page that only says something: its styles, nothing else. */
+const messagePagePolicy = pagePolicy({ styleSrc: ["'unsafe-inline'"], imgSrc: ["'self'", 'data:'] });
+
 /**
  * The logout confirmation posts here, and its answer redirects to the client's
  * post-logout page: form-action also applies to that redirect, so its origin is allowed too.
@@ -178,7 +181,7 @@ export function oauthRoutes(deps: Deps) {
     .get('/authorize', docs.authorize, signInPagePolicy, async (c) => {
       return answer(c, await authorize(deps, c.req.queries(), await browserSession(c)));
     })
-    .get('/authorize/continue', docs.continue, signInPagePolicy, async (c) => {
+    .get('/authorize/continue', docs.continue, messagePagePolicy, async (c) => {
       const requests = c.req.queries('request') ?? [];
       const requestId = requests.length === 1 ? requests[0]! : '';
       return answer(c, await continueAuthorization(deps, requestId, await browserSession(c)));
@@ -241,7 +244,7 @@ export function oauthRoutes(deps: Deps) {
       if (clientId) fields.client_id = clientId;
       return c.html(renderLogoutConfirmPage({ fields }), 200);
     })
-    .post('/logout', docs.confirmLogout, logoutPagePolicy, async (c) => {
+    .post('/logout', docs.confirmLogout, messagePagePolicy, async (c) => {
       c.header('Cache-Control', 'no-store');
       if (!isAllowedCookieRequest(c, deps.config)) {
         return c.html(renderMessagePage({ title: 'Not signed out', message: 'This sign-out did not come from this server’s own page.' }), 403);
