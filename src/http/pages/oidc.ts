@@ -1,49 +1,14 @@
-import type { MiddlewareHandler } from 'hono';
 import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
-import { pagePolicy } from '../security-headers';
 
 /**
  * The pages of the OpenID Connect provider, served on ISSUER's origin. Each returns a whole HTML
- * document; the route sets the status and the Content-Security-Policy (`PAGE_POLICY`).
+ * document; the route sets the status and the Content-Security-Policy (src/http/routes/oauth.ts):
+ * scripts of this origin only (no inline script), the inline `<style>`, `fetch` to this origin.
  */
 
 /** Where the hosted sign-in page's scripts are served (src/http/routes/oauth-assets.ts). */
 export const ASSETS_PATH = '/oauth/assets';
-
-/**
- * The Content-Security-Policy of these pages: scripts only from this origin (no inline script),
- * their one inline `<style>`, `fetch` only to this origin, forms only to this origin, never framed.
- */
-export const PAGE_POLICY: MiddlewareHandler = pagePolicy({
-  scriptSrc: ["'self'"],
-  styleSrc: ["'unsafe-inline'"],
-  connectSrc: ["'self'"],
-  formAction: ["'self'"],
-});
-
-/**
- * The policy of a page whose form may end in a redirect to another origin: browsers apply
- * `form-action` to the redirects that follow a submission, so the sign-out confirmation, whose
- * POST redirects to the client's `post_logout_redirect_uri`, names that URI's origin.
- */
-export function pagePolicyWithFormTargets(targets: string[]): MiddlewareHandler {
-  return pagePolicy({
-    scriptSrc: ["'self'"],
-    styleSrc: ["'unsafe-inline'"],
-    connectSrc: ["'self'"],
-    formAction: ["'self'", ...targets.flatMap((target) => originOf(target) ?? [])],
-  });
-}
-
-function originOf(url: string): string | null {
-  try {
-    const { origin, protocol } = new URL(url);
-    return protocol === 'https:' || protocol === 'http:' ? origin : null;
-  } catch {
-    return null;
-  }
-}
 
 // Plain and calm, as the demo page: system font, one accent colour, large tap targets, visible focus.
 const STYLE = `
@@ -186,7 +151,8 @@ export interface LogoutConfirmPage {
 
 /**
  * Asks before signing the browser out (a sign-out link without a valid `id_token_hint` could come
- * from anywhere). The route applies `pagePolicyWithFormTargets` when the POST redirects away.
+ * from anywhere). Its route's `form-action` names the post-logout redirect URI's origin, since
+ * browsers apply it to the redirect that follows the POST.
  */
 export function renderLogoutConfirmPage(page: LogoutConfirmPage): string {
   const inputs = Object.entries(page.fields).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">
