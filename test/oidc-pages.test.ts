@@ -53,6 +53,7 @@ describe('the hosted sign-in page', () => {
     expect(element(page, 'email')).toMatch(/value="ada@example.com"/);
     const withoutPasskeys = signIn({ passkeys: false });
     expect(withoutPasskeys).not.toContain('Sign in with a passkey');
+    expect(element(withoutPasskeys, 'email')).toMatch(/autocomplete="username"/);
     expect(element(withoutPasskeys, 'sign-in')).toMatch(/data-passkeys="off"/);
   });
 
@@ -163,7 +164,7 @@ describe('served pages and scripts', () => {
     const res = await t.request('GET', '/demo/oidc');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(res.body).toContain('<html lang="en" data-client-id="demo">');
+    expect(res.body).toContain('<html lang="en" data-issuer="http://localhost:3000" data-client-id="demo">');
     expect(res.body).toContain('<script type="module" src="/demo/oidc.js"></script>');
     const csp = res.headers.get('content-security-policy') ?? '';
     expect(csp).toContain("script-src 'self'");
@@ -186,7 +187,7 @@ describe('served pages and scripts', () => {
     try {
       const res = await production.request('GET', '/demo/oidc');
       expect(res.status).toBe(200);
-      expect(res.body).toContain('<html lang="en" data-client-id="">');
+      expect(res.body).toContain('<html lang="en" data-issuer="https://auth.example.com" data-client-id="">');
     } finally {
       await production.close();
     }

@@ -12,7 +12,7 @@ import { UserManager } from 'oidc-client-ts';
 
 const $ = (id) => document.getElementById(id);
 const data = document.documentElement.dataset;
-const issuer = (data.issuer || location.origin).replace(/\/+$/, '');
+const issuer = data.issuer || location.origin;
 const clientId = data.clientId ?? 'demo';
 const pageUrl = `${location.origin}${location.pathname}`;
 
@@ -56,11 +56,12 @@ function describe(error) {
 }
 
 let jwks;
+let jwksUri;
 /** The id_token's claims, once its signature, `iss`, `aud` and `exp` have been checked. */
 async function verifiedClaims(idToken) {
   if (!jwks) {
-    const metadata = await manager.metadataService.getMetadata();
-    jwks = createRemoteJWKSet(new URL(metadata.jwks_uri));
+    jwksUri = (await manager.metadataService.getMetadata()).jwks_uri;
+    jwks = createRemoteJWKSet(new URL(jwksUri));
   }
   return jwtVerify(idToken, jwks, { issuer, audience: clientId, algorithms: ['ES256'] });
 }
@@ -91,7 +92,7 @@ async function render(user) {
     throw new Error(`The id_token did not verify (${error.code ?? error.message}). Renew or sign in again.`);
   }
   const { payload, protectedHeader } = verified;
-  $('verified').textContent = `✓ Signature verified with key ${protectedHeader.kid} of ${issuer}/.well-known/jwks.json; iss, aud and exp checked.`;
+  $('verified').textContent = `✓ Signature verified with key ${protectedHeader.kid} of ${jwksUri}; iss, aud and exp checked.`;
   const names = [...FIRST.filter((name) => name in payload), ...Object.keys(payload).filter((name) => !FIRST.includes(name))];
   $('claims').replaceChildren(...names.map((name) => claimRow(name, payload[name])));
 }

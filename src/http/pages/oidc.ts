@@ -100,7 +100,7 @@ export function renderSignInPage(page: SignInPage): string {
 <p id="status" class="notice" role="status"></p>
 <form id="email-form" novalidate>
 <label for="email">Email</label>
-<input id="email" name="email" type="email" inputmode="email" autocomplete="username webauthn" autocapitalize="none" spellcheck="false" maxlength="254" required value="${page.loginHint ?? ''}">
+<input id="email" name="email" type="email" inputmode="email" autocomplete="${page.passkeys ? 'username webauthn' : 'username'}" autocapitalize="none" spellcheck="false" maxlength="254" required value="${page.loginHint ?? ''}">
 <button type="submit">Send code</button>
 </form>
 <form id="code-form" novalidate hidden>

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { html } from 'hono/html';
 import { describeRoute } from 'hono-openapi';
 import { DEMO_CLIENT_ID, type Config } from '../../config';
 import { demoJs, indexHtml, oidcHtml, oidcJs, simpleWebAuthnBrowserJs } from '../demo/assets';
@@ -32,9 +33,10 @@ const docs = {
  * `/demo/oidc` a sample OpenID Connect client of this server, with the `demo` client when the
  * configuration has one (else the page says how to register it).
  */
-export function demoRoutes(config: Pick<Config, 'oidcClients'>) {
+export function demoRoutes(config: Pick<Config, 'oidcClients' | 'issuer'>) {
   const clientId = config.oidcClients.some((client) => client.id === DEMO_CLIENT_ID) ? DEMO_CLIENT_ID : '';
-  const oidcPage = oidcHtml.replace('<html lang="en">', `<html lang="en" data-client-id="${clientId}">`);
+  // The provider is ISSUER exactly as configured: the id_token's `iss` is compared with it.
+  const oidcPage = oidcHtml.replace('<html lang="en">', String(html`<html lang="en" data-issuer="${config.issuer}" data-client-id="${clientId}">`));
   return new Hono<AppEnv>()
     .get('/', docs.index, policy, (c) => c.html(indexHtml, 200, { 'cache-control': 'no-cache' }))
     .get('/demo/demo.js', docs.script, (c) => c.body(demoJs, 200, JAVASCRIPT))
