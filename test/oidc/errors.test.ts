@@ -66,6 +66,7 @@ describe('GET /oauth/authorize reports other errors to the client', () => {
     ['invalid_request', { prompt: 'bogus' }],
     ['invalid_request', { max_age: '-1' }],
     ['invalid_request', { request: 'eyJhbGciOiJub25lIn0.e30.' }],
+    ['invalid_request', { response_mode: 'form_post' }],
   ])('%s for %j, with error_description, state and iss', async (error, changes) => {
     const res = await authorizeRaw(changes);
     expect(res.status).toBe(302);
@@ -208,7 +209,10 @@ describe('POST /oauth/token errors', () => {
     const basic = await postForm(p, '/oauth/token', anonymous, { authorization: `Basic ${btoa(`${WEB.id}:wrong-secret`)}` });
     expect(basic.status).toBe(401);
     expect(basic.body.error).toBe('invalid_client');
-    expect(basic.headers.get('www-authenticate')).toMatch(/^Basic /);
+    expect(basic.headers.get('www-authenticate')).toBe(`Basic realm="${p.issuer}"`);
+    const malformed = await postForm(p, '/oauth/token', exchange, { authorization: 'Basic !!!' });
+    expect(malformed.status).toBe(401);
+    expect(malformed.body.error).toBe('invalid_client');
     // The code was never touched by the refused attempts.
     expect((await postForm(p, '/oauth/token', exchange)).status).toBe(200);
   });

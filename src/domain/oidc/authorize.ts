@@ -224,6 +224,8 @@ async function checkAuthorizationRequest(deps: Pick<Deps, 'config' | 'db'>, quer
   const loginHint = single('login_hint');
   if (loginHint !== null && loginHint.length > MAX_LOGIN_HINT_LENGTH) return refuse('invalid_request', 'login_hint is too long.');
   if (query.request || query.request_uri) return refuse('invalid_request', 'Request objects (request, request_uri) are not supported.');
+  const responseMode = single('response_mode');
+  if (responseMode !== null && responseMode !== 'query') return refuse('invalid_request', 'response_mode must be query.');
 
   const prompt = prompts.includes('none') ? 'none' : prompts.includes('login') || maxAge === 0 ? 'login' : null;
   return {

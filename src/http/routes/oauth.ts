@@ -313,8 +313,9 @@ async function readForm(c: Context): Promise<Map<string, string> | OAuthFailure>
  */
 function clientCredentials(c: Context, form: Map<string, string>): ClientCredentials | OAuthFailure {
   const header = c.req.header('authorization');
-  const basic = header === undefined ? null : /^Basic +([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-  if (basic) {
+  if (header !== undefined && /^Basic(\s|$)/i.test(header)) {
+    const basic = /^Basic +([A-Za-z0-9+/]+={0,2})\s*$/i.exec(header);
+    if (!basic) return oauthFail('invalid_client', 'The Basic credentials are malformed.');
     let decoded: string;
     try {
       decoded = new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(atob(basic[1]!), (ch) => ch.charCodeAt(0)));
@@ -343,10 +344,12 @@ function clientCredentials(c: Context, form: Map<string, string>): ClientCredent
 
 const formDecode = (value: string): string => decodeURIComponent(value.replace(/\+/g, ' '));
 
+/** The OAuth error answer (RFC 6749 §5.2); `invalid_client` after Basic credentials challenges for them again. */
 function oauthErrorResponse(c: Context, failure: OAuthFailure): Response {
   const status = failure.error === 'invalid_client' ? 401 : 400;
-  if (status === 401 && /^Basic /i.test(c.req.header('authorization') ?? '')) {
-    c.header('WWW-Authenticate', `Basic realm="${new URL(c.req.url).origin}"`);
+  if (status === 401 && /^Basic(\s|$)/i.test(c.req.header('authorization') ?? '')) {
+    const realm = (c.get('challenges') as readonly string[] | undefined)?.[0]?.match(/realm="(.*)"$/)?.[1] ?? 'oauth';
+    c.header('WWW-Authenticate', `Basic realm="${realm}"`);
   }
   return c.json({ error: failure.error, error_description: failure.description }, status, NO_STORE);
 }
