@@ -12,6 +12,7 @@ import { activityRoutes } from './http/routes/activity';
 import { adminRoutes } from './http/routes/admin';
 import { profileRoutes } from './http/routes/profiles';
 import { demoRoutes } from './http/routes/demo';
+import { oauthAssetRoutes } from './http/routes/oauth-assets';
 import { passkeyRoutes } from './http/routes/passkeys';
 import { requestId, requestLog } from './http/request-log';
 import { securityHeaders } from './http/security-headers';
@@ -61,7 +62,8 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
     .route('/.well-known', wellKnownRoutes(deps))
     .route('/auth/passkeys', passkeyRoutes(deps))
     .route('/oauth', oauthRoutes(deps))
-    .route('/', demoRoutes());
+    .route('/oauth/assets', oauthAssetRoutes())
+    .route('/', demoRoutes(deps.config));
 
   app.onError(createErrorHandler(deps.log));
   app.notFound(notFound);

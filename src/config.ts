@@ -27,7 +27,10 @@ export interface Config {
   passkeyUserVerification: 'required' | 'preferred';
   /** Activity rows older than this many days are purged (rows with no account after 30 days). */
   activityRetentionDays: number;
-  /** OpenID Connect clients of `OIDC_CLIENTS` (more are registered through `/admin/clients`). */
+  /**
+   * OpenID Connect clients of `OIDC_CLIENTS`, and on a development start the example page's `demo`
+   * client (more are registered through `/admin/clients`).
+   */
   oidcClients: ConfiguredClient[];
   /** Lifetime of OIDC id and access tokens, in seconds (`ID_TOKEN_TTL`). */
   idTokenTtlSeconds: number;
@@ -141,8 +144,13 @@ export function parseConfig(env: Env): Config {
   // The hosted sign-in page runs on ISSUER's origin, so its passkey ceremony needs RP_ID to cover
   // it. Without configured clients the page, if ever used, offers email codes only.
   const issuerHost = new URL(issuer).hostname;
-  if (oidcClients.length > 0 && issuerHost !== rpId && !issuerHost.endsWith(`.${rpId}`)) {
+  const rpCoversIssuer = issuerHost === rpId || issuerHost.endsWith(`.${rpId}`);
+  if (oidcClients.length > 0 && !rpCoversIssuer) {
     throw new ConfigError('RP_ID', `"${rpId}" is not the host of ISSUER (${issuer}) nor a parent domain of it; the hosted sign-in page could not use passkeys`);
+  }
+  // A development start gets the example page's client, so that /demo/oidc works out of the box.
+  if (rpCoversIssuer && isDevelopmentIssuer(issuer) && !oidcClients.some((client) => client.id === DEMO_CLIENT_ID)) {
+    oidcClients.push(demoClient(issuer));
   }
   const smtpUrl = get('SMTP_URL');
   const mail = get('MAIL') ?? (smtpUrl ? 'smtp' : undefined);
@@ -192,6 +200,27 @@ export function parseDuration(variable: string, value: string, bounds: { min: nu
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** The client id of the OpenID Connect example page (`/demo/oidc`, src/http/demo/oidc.html). */
+export const DEMO_CLIENT_ID = 'demo';
+
+/** The example page's URL under `issuer`: its redirect URI and its post-logout redirect URI. */
+export const demoPageUrl = (issuer: string): string => `${issuer.replace(/\/+$/, '')}/demo/oidc`;
+
+/** An `http:` ISSUER on a loopback host: a development start (see docs/decisions.md). */
+function isDevelopmentIssuer(issuer: string): boolean {
+  const url = new URL(issuer);
+  return url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
+}
+
+/**
+ * The built-in public client of the example page, added on a development start unless
+ * `OIDC_CLIENTS` names a client `demo` itself (which is how another deployment enables the page).
+ */
+function demoClient(issuer: string): ConfiguredClient {
+  const page = demoPageUrl(issuer);
+  return { id: DEMO_CLIENT_ID, name: 'OpenID Connect example', redirectUris: [page], postLogoutRedirectUris: [page], type: 'public', secret: undefined };
+}
 
 /**
  * Whether a redirect URI may be registered: an absolute `https:` URL, or `http:` on a loopback

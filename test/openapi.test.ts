@@ -222,6 +222,7 @@ describe('OpenAPI document', () => {
       await call('GET', path);
     }
     for (const path of ['/', '/demo/demo.js', '/demo/simplewebauthn-browser.js', '/v1/identity/public-key']) await call('GET', path);
+    for (const path of ['/demo/oidc', '/demo/oidc.js', '/oauth/assets/sign-in.js']) await call('GET', path);
 
     // Codes and sessions, and the errors a caller meets on the way.
     const email = uniqueEmail();

@@ -99,7 +99,7 @@ const TAGS = [
   { name: 'oauth', description: 'The OpenID Connect provider: authorization code with PKCE, tokens, userinfo, revocation, sign-out (OIDC.md). Errors use the OAuth shape `{ error, error_description }`.' },
   { name: 'health', description: 'Liveness and readiness probes.' },
   { name: 'docs', description: 'This reference, as OpenAPI and as HTML.' },
-  { name: 'demo', description: 'The demo single-page app.' },
+  { name: 'demo', description: 'The demo single-page app and the OpenID Connect example page.' },
 ];
 
 /** hono-openapi's options for the whole document. */

@@ -15,6 +15,7 @@ import { fail, type Failure, type Result } from '../result';
 import { attemptSignIn } from '../sign-in/failures';
 import { issueSignInToken } from '../sign-in/tokens';
 import { challengeOfResponse, consumeChallenge, storeChallenge } from './challenges';
+import { passkeyOrigins } from './origins';
 
 /** Unauthenticated option requests per client IP: each one stores a challenge row. */
 export const OPTIONS_LIMIT_PER_IP = { limit: 60, windowMs: 60 * 1000 };
@@ -85,7 +86,7 @@ async function checkAssertion(deps: Deps, response: AuthenticationResponseJSON, 
     verification = await verifyAuthenticationResponse({
       response,
       expectedChallenge: challenge,
-      expectedOrigin: deps.config.origins,
+      expectedOrigin: passkeyOrigins(deps.config),
       expectedRPID: deps.config.rpId,
       credential: {
         id: passkey.credentialId,

@@ -17,6 +17,7 @@ import { hasPermission } from '../sessions/permissions';
 import type { SessionAuth } from '../sessions/sessions';
 import { challengeOfResponse, consumeChallenge, storeChallenge } from './challenges';
 import { defaultPasskeyName } from './names';
+import { passkeyOrigins } from './origins';
 
 /** Passkeys one account may hold. */
 export const PASSKEY_LIMIT = 20;
@@ -81,7 +82,7 @@ export async function verifyRegistration(
     verification = await verifyRegistrationResponse({
       response: input.response,
       expectedChallenge: challenge,
-      expectedOrigin: deps.config.origins,
+      expectedOrigin: passkeyOrigins(deps.config),
       expectedRPID: deps.config.rpId,
       requireUserVerification: deps.config.passkeyUserVerification === 'required',
     });

@@ -325,7 +325,7 @@ export function oauthRoutes(deps: Deps) {
 }
 
 function signedOut(c: Context): Response {
-  return c.html(renderMessagePage({ title: 'Signed out', message: 'You are signed out.' }), 200);
+  return c.html(renderMessagePage({ title: 'Signed out', message: 'You are signed out.', tone: 'info' }), 200);
 }
 
 /** Each parameter's value when it appears once; repeated parameters are dropped. */
