@@ -68,7 +68,7 @@ export async function verifyRegistration(
   auth: SessionAuth,
   input: { name?: string; response: RegistrationResponseJSON },
   meta: RequestMeta,
-): Promise<Result<{ passkey: PasskeyRow }, 'reauthentication_required' | 'invalid_passkey' | 'passkey_limit'>> {
+): Promise<Result<{ passkey: PasskeyRow }, 'reauthentication_required' | 'invalid_passkey' | 'passkey_limit' | 'unauthorized'>> {
   if (!hasPermission(deps, auth, 'passkeys:write')) return staleSession();
   const { user } = auth;
 
@@ -94,7 +94,9 @@ export async function verifyRegistration(
   const info = verification.registrationInfo;
   // The account's row is locked first, so concurrent registrations are counted one after another.
   const stored = await deps.db.transaction(async (tx) => {
-    await tx.select({ id: users.id }).from(users).where(eq(users.id, user.id)).for('no key update');
+    const [owner] = await tx.select({ id: users.id }).from(users).where(eq(users.id, user.id)).for('no key update');
+    // Deleted while the ceremony ran (its sessions went with it): nothing to attach the passkey to.
+    if (!owner) return fail('unauthorized', 'The account no longer exists.');
     const [held] = await tx.select({ count: count() }).from(passkeys).where(eq(passkeys.userId, user.id));
     if (held!.count >= PASSKEY_LIMIT) return fail('passkey_limit', `An account can hold at most ${PASSKEY_LIMIT} passkeys; remove one first.`);
     const [passkey] = await tx
