@@ -1,11 +1,11 @@
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import { cors } from 'hono/cors';
 import type { Schema } from 'hono/types';
 import type { Deps } from './deps';
 import type { AppEnv } from './http/env';
 import { challengeWith } from './http/auth';
-import { createErrorHandler, errorResponse, notFound } from './http/errors';
+import { limitBody } from './http/body-limit';
+import { corsHeaders } from './http/cors';
+import { createErrorHandler, notFound } from './http/errors';
 import { activityRoutes } from './http/routes/activity';
 import { adminRoutes } from './http/routes/admin';
 import { profileRoutes } from './http/routes/profiles';
@@ -35,16 +35,15 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
     .use(requestId(deps))
     .use(requestLog(deps))
     .use(
-      cors({
-        origin: (origin) => (deps.config.origins.includes(origin) ? origin : null),
-        credentials: true,
+      corsHeaders({
+        origins: deps.config.origins,
         allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
         allowHeaders: ['Content-Type', 'Authorization'],
         exposeHeaders: ['Retry-After', 'X-Request-Id', 'WWW-Authenticate'],
         maxAge: 600,
       }),
     )
-    .use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => errorResponse(c, 'payload_too_large') }))
+    .use(limitBody(MAX_BODY_BYTES))
     .use(challengeWith(deps.config, ['Bearer']))
     // The SpacetimeDB-style routes also name Basic, which older SpacetimeDB clients send.
     .use('/v1/identity/*', challengeWith(deps.config, ['Bearer', 'Basic']))

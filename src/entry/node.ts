@@ -14,7 +14,7 @@ import { getSigningKey } from '../domain/spacetime/keys';
 import { systemClock } from '../ports/clock';
 import { createJsonLogger, type Logger } from '../ports/logger';
 import { createLogMailer, type Mailer } from '../ports/mailer';
-import { cryptoRandom } from '../ports/random';
+import { createPooledRandom, cryptoRandom } from '../ports/random';
 import { createMemorySessionCache, type SessionCache } from '../ports/session-cache';
 import { createSmtpMailer } from '../ports/smtp-mailer';
 import { nodeHasher } from './node-hasher';
@@ -174,7 +174,7 @@ async function main(): Promise<void> {
     db: database.db,
     mailer,
     clock: systemClock,
-    random: cryptoRandom,
+    random: createPooledRandom(),
     hasher: nodeHasher,
     log,
     sessionCache,
