@@ -71,12 +71,9 @@ export async function validateSessionToken(deps: Pick<Deps, 'db' | 'clock' | 'se
     if (cached.session.expiresAt > now && !isSlideDue(now, cached.session)) return { ...cached, slid: false };
   }
 
-  const ticket = cache?.ticket();
-  const [row] = await deps.db
-    .select({ session: sessions, user: users })
-    .from(sessions)
-    .innerJoin(users, eq(users.id, sessions.userId))
-    .where(eq(sessions.id, id));
+  const read = async () => (await deps.db.select({ session: sessions, user: users }).from(sessions).innerJoin(users, eq(users.id, sessions.userId)).where(eq(sessions.id, id)))[0];
+  // Concurrent misses on one session share one read; each stores it under the read's ticket.
+  const { entry: row, ticket } = cache ? await cache.shareRead(id, read) : { entry: await read(), ticket: undefined };
   if (!row) return null;
   if (!constantTimeEqual(await sha256Hex(deps, secret), row.session.secretHash)) return null;
 
