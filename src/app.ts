@@ -23,6 +23,8 @@ import { wellKnownRoutes } from './http/routes/well-known';
 export interface AppOptions {
   /** The client's IP address as the runtime knows it (socket on Node, `cf-connecting-ip` on Workers). */
   clientIp?: (c: Context) => string | null;
+  /** The runtime gives a request without `Content-Length` or `Transfer-Encoding` no body (HTTP/1.1, as Node's server). */
+  unframedBodyIsEmpty?: boolean;
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -43,7 +45,7 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
         maxAge: 600,
       }),
     )
-    .use(limitBody(MAX_BODY_BYTES))
+    .use(limitBody(MAX_BODY_BYTES, { unframedIsEmpty: options.unframedBodyIsEmpty }))
     .use(challengeWith(deps.config, ['Bearer']))
     // The SpacetimeDB-style routes also name Basic, which older SpacetimeDB clients send.
     .use('/v1/identity/*', challengeWith(deps.config, ['Bearer', 'Basic']))

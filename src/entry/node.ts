@@ -18,6 +18,7 @@ import { createPooledRandom, cryptoRandom } from '../ports/random';
 import { createMemorySessionCache, type SessionCache } from '../ports/session-cache';
 import { createSmtpMailer } from '../ports/smtp-mailer';
 import { nodeHasher } from './node-hasher';
+import { nodeSigner } from './node-signer';
 import { createBatchedLogWrite } from './node-log';
 import { listen, stopServer } from './node-http';
 import { feedFromPglite, feedFromPostgres, type SessionFeed } from './session-feed';
@@ -176,6 +177,7 @@ async function main(): Promise<void> {
     clock: systemClock,
     random: createPooledRandom(),
     hasher: nodeHasher,
+    signer: nodeSigner,
     log,
     sessionCache,
     background: (task) => {
@@ -193,6 +195,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const app = createApp(deps, {
+    // Node's HTTP/1.1 server: a body comes with Content-Length or Transfer-Encoding, or not at all.
+    unframedBodyIsEmpty: true,
     clientIp: (c) => {
       const forwarded = config.trustProxy ? c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim() : undefined;
       return forwarded || (getConnInfo(c).remote.address ?? null);

@@ -1,7 +1,9 @@
 import { eq } from 'drizzle-orm';
-import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { encodeBase64urlNoPadding } from '@oslojs/encoding';
+import { errors, jwtVerify, type JWTPayload } from 'jose';
 import { users, type UserRow } from '../../db/schema';
 import type { Deps } from '../../deps';
+import { webSigner } from '../../ports/signer';
 import { fail, type Result } from '../result';
 import { validateSessionToken, type ValidatedSession } from '../sessions/sessions';
 import { computeIdentity } from './identity';
@@ -39,24 +41,43 @@ export interface Caller {
   claims: IdentityClaims | null;
 }
 
-type TokenDeps = Pick<Deps, 'config' | 'db' | 'clock'>;
+type TokenDeps = Pick<Deps, 'config' | 'db' | 'clock' | 'signer'>;
 
 const encoder = new TextEncoder();
 const seconds = (date: Date): number => Math.floor(date.getTime() / 1000);
+
+/** Account rows (as read, and shared by the session cache's hits) whose identity was checked, and the issuer it was checked against. */
+const checkedIdentities = new WeakMap<Pick<UserRow, 'id' | 'identity'>, string>();
 
 /** The long-lived claims of an account: `sub` is its id, `hex_identity` its SpacetimeDB identity. */
 export function identityClaims(deps: Pick<Deps, 'config' | 'clock'>, user: Pick<UserRow, 'id' | 'identity'>): IdentityClaims {
   const iss = deps.config.issuer;
   // The stored identity was derived from ISSUER at creation; a token SpacetimeDB would read differently is a bug, not a token.
-  if (computeIdentity(iss, user.id) !== user.identity) {
-    throw new Error(`account ${user.id} was created under another ISSUER; its identity no longer matches (iss, sub)`);
+  if (checkedIdentities.get(user) !== iss) {
+    if (computeIdentity(iss, user.id) !== user.identity) {
+      throw new Error(`account ${user.id} was created under another ISSUER; its identity no longer matches (iss, sub)`);
+    }
+    checkedIdentities.set(user, iss);
   }
   return { hex_identity: user.identity, sub: user.id, iss, aud: deps.config.tokenAudience, iat: seconds(deps.clock.now()) };
 }
 
+const base64url = (json: string): string => encodeBase64urlNoPadding(encoder.encode(json));
+/** The encoded protected header of each key id: the same in every token that key signs. */
+const encodedHeaders = new Map<string, string>();
+
+/**
+ * The claims as a JWT: a JWS in compact serialization (RFC 7515, section 7.1), ES256 under the
+ * current key, as jose's `SignJWT` writes it, with the header encoded once per key and the
+ * signature from the `signer` port (node:crypto on Node, WebCrypto elsewhere).
+ */
 async function sign(deps: TokenDeps, claims: JWTPayload): Promise<string> {
   const key = await getSigningKey(deps);
-  return new SignJWT(claims).setProtectedHeader({ alg: SIGNING_ALG, typ: 'JWT', kid: key.kid }).sign(key.privateKey);
+  let header = encodedHeaders.get(key.kid);
+  if (header === undefined) encodedHeaders.set(key.kid, (header = base64url(JSON.stringify({ alg: SIGNING_ALG, typ: 'JWT', kid: key.kid }))));
+  const input = `${header}.${base64url(JSON.stringify(claims))}`;
+  const signature = await (deps.signer ?? webSigner).signEs256(key.privateKey, encoder.encode(input));
+  return `${input}.${encodeBase64urlNoPadding(signature)}`;
 }
 
 /** A long-lived identity token for the account (no `exp`, as SpacetimeDB mints them). */
