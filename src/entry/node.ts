@@ -18,7 +18,6 @@ import { createPooledRandom, cryptoRandom } from '../ports/random';
 import { createMemorySessionCache, type SessionCache } from '../ports/session-cache';
 import { createSmtpMailer } from '../ports/smtp-mailer';
 import { nodeHasher } from './node-hasher';
-import { nodeSigner } from './node-signer';
 import { createBatchedLogWrite } from './node-log';
 import { listen, stopServer } from './node-http';
 import { feedFromPglite, feedFromPostgres, type SessionFeed } from './session-feed';
@@ -177,7 +176,6 @@ async function main(): Promise<void> {
     clock: systemClock,
     random: createPooledRandom(),
     hasher: nodeHasher,
-    signer: nodeSigner,
     log,
     sessionCache,
     background: (task) => {
