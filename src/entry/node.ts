@@ -1,5 +1,6 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { createApp } from '../app';
@@ -71,14 +72,40 @@ interface OpenDatabase {
   feed(cache: SessionCache, log: Logger): Promise<SessionFeed>;
 }
 
-async function openDatabase(config: Config): Promise<OpenDatabase> {
+/**
+ * An empty, migrated embedded database that `npm start` (scripts/start-server.mjs) builds once
+ * beside its bundle; both this file and the bundle sit two folders below the root. It holds no
+ * secret: the signing key and AUTH_SECRET are made per DATA_DIR.
+ */
+const PGLITE_TEMPLATE = fileURLToPath(new URL('../../dist/server/pglite-template', import.meta.url));
+
+/**
+ * A fresh DATA_DIR starts as a copy of the template when there is one, instead of creating a
+ * database there (PGlite's initdb takes seconds). The migrations then run as on any start. The
+ * copy is made aside and renamed into place, so a start cut short leaves no half database.
+ */
+function seedFromTemplate(dir: string, log: Logger): void {
+  if (existsSync(dir) || !existsSync(join(PGLITE_TEMPLATE, 'PG_VERSION'))) return;
+  const partial = `${dir}.${process.pid}.tmp`;
+  try {
+    cpSync(PGLITE_TEMPLATE, partial, { recursive: true });
+    renameSync(partial, dir);
+  } catch (error) {
+    rmSync(partial, { recursive: true, force: true });
+    log.log('warn', 'copying the empty database template failed; creating the database instead', { error: String(error) });
+  }
+}
+
+async function openDatabase(config: Config, log: Logger): Promise<OpenDatabase> {
   if (config.databaseUrl) {
     const url = config.databaseUrl;
     await migratePostgres(url);
     // One long-lived pool of real connections: named statements pay off from the second use on.
     return { ...openPostgres(url, { prepare: true }), feed: async (cache, log) => feedFromPostgres(url, cache, log) };
   }
-  const pglite = await openPglite(join(config.dataDir, 'pglite'));
+  const dir = join(config.dataDir, 'pglite');
+  seedFromTemplate(dir, log);
+  const pglite = await openPglite(dir);
   await migratePglite(pglite.client);
   return { ...pglite, feed: (cache) => feedFromPglite(pglite.client, cache) };
 }
@@ -147,7 +174,7 @@ async function main(): Promise<void> {
 
   let database: OpenDatabase;
   try {
-    database = await openDatabase(config);
+    database = await openDatabase(config, log);
   } catch (error) {
     console.error(`database error: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
