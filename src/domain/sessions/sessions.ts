@@ -28,23 +28,28 @@ export async function createSession(
   executor: Executor = deps.db,
 ): Promise<{ token: string; session: SessionRow }> {
   const now = deps.clock.now();
+  const id = newId(deps);
   const secret = randomToken(deps.random, 32);
-  const [session] = await executor
-    .insert(sessions)
-    .values({
-      id: newId(deps),
-      userId: user.id,
-      secretHash: await sha256Hex(deps, secret),
-      method,
-      createdAt: now,
-      lastActiveAt: now,
-      expiresAt: new Date(now.getTime() + SESSION_TTL_MS),
-      ipAddress: meta.ipAddress,
-      userAgent: meta.userAgent?.slice(0, 512) ?? null,
-    })
-    .returning();
-  await recordActivity(deps, { userId: user.id, action: 'session_created', severity: 'info', meta, metadata: { method, sessionId: session!.id } }, executor);
-  return { token: `${session!.id}.${secret}`, session: session! };
+  const secretHash = await sha256Hex(deps, secret);
+  // Neither insert waits on the other: sent together, one round trip on PostgreSQL.
+  const [[session]] = await Promise.all([
+    executor
+      .insert(sessions)
+      .values({
+        id,
+        userId: user.id,
+        secretHash,
+        method,
+        createdAt: now,
+        lastActiveAt: now,
+        expiresAt: new Date(now.getTime() + SESSION_TTL_MS),
+        ipAddress: meta.ipAddress,
+        userAgent: meta.userAgent?.slice(0, 512) ?? null,
+      })
+      .returning(),
+    recordActivity(deps, { userId: user.id, action: 'session_created', severity: 'info', meta, metadata: { method, sessionId: id } }, executor),
+  ]);
+  return { token: `${id}.${secret}`, session: session! };
 }
 
 export interface ValidatedSession extends SessionAuth {

@@ -28,11 +28,18 @@ export async function consumeSignInToken(
   token: string,
   executor: Executor = deps.db,
 ): Promise<UserRow | null> {
-  const [consumed] = await executor
-    .delete(signInTokens)
-    .where(eq(signInTokens.tokenHash, await sha256Hex(deps, token)))
-    .returning({ userId: signInTokens.userId, expiresAt: signInTokens.expiresAt });
-  if (!consumed || consumed.expiresAt <= deps.clock.now()) return null;
-  const [user] = await executor.select().from(users).where(eq(users.id, consumed.userId));
-  return user ?? null;
+  const consumed = executor.$with('consumed').as(
+    executor
+      .delete(signInTokens)
+      .where(eq(signInTokens.tokenHash, await sha256Hex(deps, token)))
+      .returning({ userId: signInTokens.userId, expiresAt: signInTokens.expiresAt }),
+  );
+  // The account is read by the statement that spends the token.
+  const [row] = await executor
+    .with(consumed)
+    .select({ user: users, expiresAt: consumed.expiresAt })
+    .from(consumed)
+    .innerJoin(users, eq(users.id, consumed.userId));
+  if (!row || row.expiresAt <= deps.clock.now()) return null;
+  return row.user;
 }
