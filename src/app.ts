@@ -4,7 +4,7 @@ import type { Deps } from './deps';
 import type { AppEnv } from './http/env';
 import { challengeWith } from './http/auth';
 import { limitBody } from './http/body-limit';
-import { corsHeaders } from './http/cors';
+import { corsFixedHeaders, corsHeaders } from './http/cors';
 import { createErrorHandler, notFound } from './http/errors';
 import { activityRoutes } from './http/routes/activity';
 import { adminRoutes } from './http/routes/admin';
@@ -12,7 +12,7 @@ import { profileRoutes } from './http/routes/profiles';
 import { demoRoutes } from './http/routes/demo';
 import { passkeyRoutes } from './http/routes/passkeys';
 import { requestId, requestLog } from './http/request-log';
-import { securityHeaders } from './http/security-headers';
+import { securityHeaderRecord, securityHeaders } from './http/security-headers';
 import { docsRoutes } from './http/routes/docs';
 import { healthRoutes } from './http/routes/health';
 import { sessionRoutes } from './http/routes/sessions';
@@ -25,6 +25,23 @@ export interface AppOptions {
   clientIp?: (c: Context) => string | null;
   /** The runtime gives a request without `Content-Length` or `Transfer-Encoding` no body (HTTP/1.1, as Node's server). */
   unframedBodyIsEmpty?: boolean;
+  /**
+   * The runtime writes `fixedResponseHeaders(config)` on every answer before the app runs, a
+   * route's own header of the same name overriding it (Node's adapter); the app then leaves them out.
+   */
+  fixedHeadersWritten?: boolean;
+}
+
+const CORS = {
+  allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+  allowHeaders: ['Content-Type', 'Authorization'],
+  exposeHeaders: ['Retry-After', 'X-Request-Id', 'WWW-Authenticate'],
+  maxAge: 600,
+};
+
+/** The headers every answer carries, whatever its request, unless its route set them: the security headers and the fixed CORS ones. */
+export function fixedResponseHeaders(config: Deps['config']): Record<string, string> {
+  return { ...securityHeaderRecord(config), ...corsFixedHeaders(CORS) };
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -33,18 +50,10 @@ const MAX_BODY_BYTES = 64 * 1024;
 export function createApp(deps: Deps, options: AppOptions = {}) {
   const clientIp = options.clientIp ?? ((c: Context) => c.req.header('cf-connecting-ip') ?? null);
   const app = new Hono<AppEnv>()
-    .use(securityHeaders(deps.config))
+    .use(options.fixedHeadersWritten ? (_c, next) => next() : securityHeaders(deps.config))
     .use(requestId(deps))
     .use(requestLog(deps))
-    .use(
-      corsHeaders({
-        origins: deps.config.origins,
-        allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-        allowHeaders: ['Content-Type', 'Authorization'],
-        exposeHeaders: ['Retry-After', 'X-Request-Id', 'WWW-Authenticate'],
-        maxAge: 600,
-      }),
-    )
+    .use(corsHeaders({ origins: deps.config.origins, ...CORS, fixedWritten: options.fixedHeadersWritten }))
     .use(limitBody(MAX_BODY_BYTES, { unframedIsEmpty: options.unframedBodyIsEmpty }))
     .use(challengeWith(deps.config, ['Bearer']))
     // The SpacetimeDB-style routes also name Basic, which older SpacetimeDB clients send.

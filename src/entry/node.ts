@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { createApp } from '../app';
+import { createApp, fixedResponseHeaders } from '../app';
 import { ConfigError, parseConfig, parseSecret, type Config } from '../config';
 import type { Database } from '../db/database';
 import { migratePglite, migratePostgres } from '../db/migrate';
@@ -222,6 +222,8 @@ async function main(): Promise<void> {
   const app = createApp(deps, {
     // Node's HTTP/1.1 server: a body comes with Content-Length or Transfer-Encoding, or not at all.
     unframedBodyIsEmpty: true,
+    // Written by the listener on every answer, more cheaply than through the app's `Headers`.
+    fixedHeadersWritten: true,
     clientIp: (c) => {
       const forwarded = config.trustProxy ? c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim() : undefined;
       return forwarded || (getConnInfo(c).remote.address ?? null);
@@ -248,7 +250,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', shutdown);
 
   try {
-    const listening = await listen(app.fetch, { host: config.host, port: config.port, log });
+    const listening = await listen(app.fetch, { host: config.host, port: config.port, log, headers: fixedResponseHeaders(deps.config) });
     server = listening.server;
     log.log('info', 'listening', {
       url: listening.url,

@@ -9,6 +9,17 @@ export interface CorsOptions {
   exposeHeaders: string[];
   /** Seconds a preflight answer may be cached. */
   maxAge: number;
+  /** The runtime writes `corsFixedHeaders(options)` on every answer itself; only the allowed origin is left to write here. */
+  fixedWritten?: boolean;
+}
+
+/** The CORS headers of every answer but a preflight, whatever its origin: credentials, exposed headers, `Vary: Origin`. */
+export function corsFixedHeaders(options: Pick<CorsOptions, 'exposeHeaders'>): Record<string, string> {
+  return {
+    'Access-Control-Allow-Credentials': 'true',
+    ...(options.exposeHeaders.length > 0 && { 'Access-Control-Expose-Headers': options.exposeHeaders.join(',') }),
+    Vary: 'Origin',
+  };
 }
 
 /**
@@ -33,6 +44,7 @@ export function corsHeaders(options: CorsOptions): MiddlewareHandler {
     await next();
     const headers = c.res.headers;
     if (origin && options.origins.includes(origin)) headers.set('Access-Control-Allow-Origin', origin);
+    if (options.fixedWritten) return;
     headers.set('Access-Control-Allow-Credentials', 'true');
     if (expose) headers.set('Access-Control-Expose-Headers', expose);
     headers.append('Vary', 'Origin');
