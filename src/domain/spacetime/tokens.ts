@@ -1,6 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { encodeBase64urlNoPadding } from '@oslojs/encoding';
-import { errors, jwtVerify, type JWTPayload } from 'jose';
+import { base64url, errors, jwtVerify, type JWTPayload } from 'jose';
 import { users, type UserRow } from '../../db/schema';
 import type { Deps } from '../../deps';
 import { fail, type Result } from '../result';
@@ -61,7 +60,7 @@ export function identityClaims(deps: Pick<Deps, 'config' | 'clock'>, user: Pick<
   return { hex_identity: user.identity, sub: user.id, iss, aud: deps.config.tokenAudience, iat: seconds(deps.clock.now()) };
 }
 
-const base64url = (json: string): string => encodeBase64urlNoPadding(encoder.encode(json));
+const ES256 = { name: 'ECDSA', hash: 'SHA-256' } as const;
 /** The encoded protected header of each key id: the same in every token that key signs. */
 const encodedHeaders = new Map<string, string>();
 
@@ -74,10 +73,11 @@ const encodedHeaders = new Map<string, string>();
 async function sign(deps: TokenDeps, claims: JWTPayload): Promise<string> {
   const key = await getSigningKey(deps);
   let header = encodedHeaders.get(key.kid);
-  if (header === undefined) encodedHeaders.set(key.kid, (header = base64url(JSON.stringify({ alg: SIGNING_ALG, typ: 'JWT', kid: key.kid }))));
-  const input = `${header}.${base64url(JSON.stringify(claims))}`;
-  const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key.privateKey, encoder.encode(input));
-  return `${input}.${encodeBase64urlNoPadding(new Uint8Array(signature))}`;
+  if (header === undefined) encodedHeaders.set(key.kid, (header = base64url.encode(JSON.stringify({ alg: SIGNING_ALG, typ: 'JWT', kid: key.kid }))));
+  // jose's base64url (native btoa underneath) is several times faster than a JavaScript loop over the bytes.
+  const input = `${header}.${base64url.encode(JSON.stringify(claims))}`;
+  const signature = await crypto.subtle.sign(ES256, key.privateKey, encoder.encode(input));
+  return `${input}.${base64url.encode(new Uint8Array(signature))}`;
 }
 
 /** A long-lived identity token for the account (no `exp`, as SpacetimeDB mints them). */
