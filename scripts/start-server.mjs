@@ -4,7 +4,13 @@
 // TypeScript loader runs at start. PGlite stays outside the bundle: it loads its WebAssembly and
 // data files from beside its own module. `node --import tsx src/entry/node.ts` (npm run dev, the
 // tests) runs the same code from source.
-import { readdirSync, renameSync, statSync } from 'node:fs';
+//
+// Beside the bundle it keeps dist/server/pglite-template: an embedded database created and
+// migrated once, empty, which the server copies into a fresh DATA_DIR instead of creating one
+// there (PGlite's initdb takes seconds; a copy, a fraction of one). It holds no secret: the
+// signing key and AUTH_SECRET are made per DATA_DIR when the server starts. It is rebuilt with
+// the bundle's rules, when missing or older than a migration or package-lock.json.
+import { readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -45,6 +51,23 @@ if (built < 0 || inputs.some((path) => modified(path) > built)) {
     logLevel: 'warning',
   });
   renameSync(partial, bundle);
+}
+
+const template = `${root}dist/server/pglite-template`;
+const templateInputs = [`${root}package-lock.json`, ...sources(`${root}drizzle`)];
+const templateBuilt = modified(`${template}/PG_VERSION`);
+if (templateBuilt < 0 || templateInputs.some((path) => modified(path) > templateBuilt)) {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { drizzle } = await import('drizzle-orm/pglite');
+  const { migrate } = await import('drizzle-orm/pglite/migrator');
+  // Built aside and renamed into place, as the bundle is.
+  const partial = `${template}.${process.pid}.tmp`;
+  rmSync(partial, { recursive: true, force: true });
+  const db = await PGlite.create(partial);
+  await migrate(drizzle(db), { migrationsFolder: `${root}drizzle` });
+  await db.close();
+  rmSync(template, { recursive: true, force: true });
+  renameSync(partial, template);
 }
 
 await import(pathToFileURL(bundle).href);

@@ -1,12 +1,13 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import type { Schema } from 'hono/types';
 import type { Deps } from './deps';
 import { isClientOrigin } from './domain/oidc/clients';
 import type { AppEnv } from './http/env';
 import { challengeWith } from './http/auth';
-import { createErrorHandler, errorResponse, notFound } from './http/errors';
+import { limitBody } from './http/body-limit';
+import { corsFixedHeaders, corsHeaders } from './http/cors';
+import { createErrorHandler, notFound } from './http/errors';
 import { accountRoutes } from './http/routes/account';
 import { activityRoutes } from './http/routes/activity';
 import { adminRoutes } from './http/routes/admin';
@@ -15,7 +16,7 @@ import { demoRoutes } from './http/routes/demo';
 import { oauthAssetRoutes } from './http/routes/oauth-assets';
 import { passkeyRoutes } from './http/routes/passkeys';
 import { requestId, requestLog } from './http/request-log';
-import { securityHeaders } from './http/security-headers';
+import { securityHeaderRecord, securityHeaders } from './http/security-headers';
 import { docsRoutes } from './http/routes/docs';
 import { healthRoutes } from './http/routes/health';
 import { sessionRoutes } from './http/routes/sessions';
@@ -27,6 +28,25 @@ import { wellKnownRoutes } from './http/routes/well-known';
 export interface AppOptions {
   /** The client's IP address as the runtime knows it (socket on Node, `cf-connecting-ip` on Workers). */
   clientIp?: (c: Context) => string | null;
+  /** The runtime gives a request without `Content-Length` or `Transfer-Encoding` no body (HTTP/1.1, as Node's server). */
+  unframedBodyIsEmpty?: boolean;
+  /**
+   * The runtime writes `fixedResponseHeaders(config)` on every answer before the app runs, a
+   * route's own header of the same name overriding it (Node's adapter); the app then leaves them out.
+   */
+  fixedHeadersWritten?: boolean;
+}
+
+const CORS = {
+  allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+  allowHeaders: ['Content-Type', 'Authorization'],
+  exposeHeaders: ['Retry-After', 'X-Request-Id', 'WWW-Authenticate'],
+  maxAge: 600,
+};
+
+/** The headers every answer carries, whatever its request, unless its route set them: the security headers and the fixed CORS ones. */
+export function fixedResponseHeaders(config: Deps['config']): Record<string, string> {
+  return { ...securityHeaderRecord(config), ...corsFixedHeaders(CORS) };
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -35,11 +55,11 @@ const MAX_BODY_BYTES = 64 * 1024;
 export function createApp(deps: Deps, options: AppOptions = {}) {
   const clientIp = options.clientIp ?? ((c: Context) => c.req.header('cf-connecting-ip') ?? null);
   const app = new Hono<AppEnv>()
-    .use(securityHeaders(deps.config))
+    .use(options.fixedHeadersWritten ? (_c, next) => next() : securityHeaders(deps.config))
     .use(requestId(deps))
     .use(requestLog(deps))
-    .use(corsPolicy(deps))
-    .use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => errorResponse(c, 'payload_too_large') }))
+    .use(corsPolicy(deps, options))
+    .use(limitBody(MAX_BODY_BYTES, { unframedIsEmpty: options.unframedBodyIsEmpty }))
     .use(challengeWith(deps.config, ['Bearer']))
     // The SpacetimeDB-style routes also name Basic, which older SpacetimeDB clients send.
     .use('/v1/identity/*', challengeWith(deps.config, ['Bearer', 'Basic']))
@@ -76,15 +96,8 @@ export function createApp(deps: Deps, options: AppOptions = {}) {
  * revocation endpoints of the OpenID Connect provider: the origins of the clients' redirect URIs
  * (and `ORIGIN`s), without credentials — a client authenticates itself in the request.
  */
-function corsPolicy(deps: Deps): MiddlewareHandler<AppEnv> {
-  const api = cors({
-    origin: (origin) => (deps.config.origins.includes(origin) ? origin : null),
-    credentials: true,
-    allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    allowHeaders: ['Content-Type', 'Authorization'],
-    exposeHeaders: ['Retry-After', 'X-Request-Id', 'WWW-Authenticate'],
-    maxAge: 600,
-  });
+function corsPolicy(deps: Deps, options: AppOptions): MiddlewareHandler<AppEnv> {
+  const api = corsHeaders({ origins: deps.config.origins, ...CORS, fixedWritten: options.fixedHeadersWritten });
   const discovery = cors({ origin: '*', allowMethods: ['GET', 'HEAD'], maxAge: 600 });
   const oauth = cors({
     origin: async (origin) => (deps.config.origins.includes(origin) || (await isClientOrigin(deps, origin)) ? origin : null),

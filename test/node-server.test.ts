@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestContext, ORIGIN } from './helpers/app';
 import { createTestDatabase, driver, type TestDatabase } from './helpers/db';
 import { runNodeServerToExit, startNodeServer, type RunningServer } from './helpers/server';
 import { startSmtpSink } from './helpers/smtp';
@@ -72,6 +73,33 @@ describe('the Node server', () => {
     } finally {
       expect(await server.stop()).toBe(0);
       await smtp.close();
+    }
+  });
+
+  it('answers with the headers the app writes in process, the fixed ones written by the listener', async () => {
+    const server = await startNodeServer({ ...databaseEnv('headers'), ORIGIN, ISSUER: ORIGIN });
+    const t = await createTestContext();
+    try {
+      const requests: Array<[string, string, Record<string, string>]> = [
+        ['GET', '/healthz', {}],
+        ['GET', '/healthz', { origin: ORIGIN }],
+        ['GET', '/auth/sessions/current', {}],
+        ['POST', '/auth/verify', { 'content-type': 'application/json' }],
+        ['GET', '/no/such/route', {}],
+        ['GET', '/', {}],
+        ['OPTIONS', '/auth/sessions', { origin: ORIGIN, 'access-control-request-method': 'POST' }],
+      ];
+      const shape = (headers: Headers) =>
+        Object.fromEntries([...headers].filter(([name]) => !['date', 'connection', 'keep-alive', 'x-request-id', 'content-length'].includes(name)));
+      for (const [method, path, headers] of requests) {
+        const inProcess = await t.app.request(path, { method, headers });
+        const overHttp = await fetch(`${server.url}${path}`, { method, headers });
+        expect(overHttp.status, `${method} ${path}`).toBe(inProcess.status);
+        expect(shape(overHttp.headers), `${method} ${path}`).toEqual(shape(inProcess.headers));
+      }
+    } finally {
+      await t.close();
+      expect(await server.stop()).toBe(0);
     }
   });
 

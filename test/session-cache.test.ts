@@ -89,6 +89,41 @@ describe('the in-memory session cache', () => {
     expect(cache.get('s2')).toBeUndefined();
   });
 
+  it('shares a read under way with the checks of that session, not across an eviction', async () => {
+    const { cache, advance } = manualCache();
+    let reads = 0;
+    const gate: Array<() => void> = [];
+    const read = () => {
+      reads++;
+      return new Promise<ReturnType<typeof row>>((resolve) => gate.push(() => resolve(row('s1'))));
+    };
+    const first = cache.shareRead('s1', read);
+    advance(100);
+    const second = cache.shareRead('s1', read);
+    const other = cache.shareRead('s2', read);
+    expect(reads).toBe(2);
+    cache.evictSession('elsewhere'); // a change heard while the read runs: later checks read anew
+    const third = cache.shareRead('s1', read);
+    expect(reads).toBe(3);
+    for (const open of gate) open();
+    const [a, b, , c] = await Promise.all([first, second, other, third]);
+    expect(b).toBe(a);
+    expect(a.ticket.at).toBe(0); // the ticket of the read, taken as it began
+    expect(c).not.toBe(a);
+    cache.set(a.entry!, a.ticket);
+    expect(cache.get('s1')).toBeUndefined(); // began before the eviction
+    cache.set(c.entry!, c.ticket);
+    expect(cache.get('s1')).toBeDefined();
+    // Done reads are not shared any more; nor is anything while suspended.
+    void cache.shareRead('s1', read);
+    expect(reads).toBe(4);
+    const { cache: suspended } = manualCache({ suspended: true });
+    void suspended.shareRead('s1', read);
+    void suspended.shareRead('s1', read);
+    expect(reads).toBe(6);
+    for (const open of gate) open();
+  });
+
   it('holds at most maxEntries, dropping the oldest stored first', () => {
     const { cache } = manualCache({ maxEntries: 3 });
     for (const id of ['s1', 's2', 's3']) cache.set(row(id), cache.ticket());

@@ -129,6 +129,24 @@ describe('signing key', () => {
   });
 });
 
+describe('minted tokens', () => {
+  it('are compact JWS that jose verifies, with the header jose writes', async () => {
+    const key = await getSigningKey(t.deps);
+    const { token: identityToken } = await newIdentity();
+    const session = (await t.signIn()).token;
+    const ws = await t.request('POST', '/v1/identity/websocket-token', { token: session });
+    expect(ws.status).toBe(200);
+    for (const token of [identityToken, ws.body.token as string, ws.body.token as string]) {
+      const [header] = token.split('.');
+      expect(JSON.parse(Buffer.from(header!, 'base64url').toString())).toEqual({ alg: 'ES256', typ: 'JWT', kid: key.kid });
+      const { payload } = await jwtVerify(token, key.publicKey, { algorithms: ['ES256'], issuer: t.deps.config.issuer, currentDate: t.clock.now() });
+      expect(computeIdentity(payload.iss!, payload.sub!)).toBe(payload.hex_identity);
+    }
+    const { payload } = await jwtVerify(ws.body.token, key.publicKey, { currentDate: t.clock.now() });
+    expect([payload.token_use, payload.exp! - payload.iat!]).toEqual(['websocket', 60]);
+  });
+});
+
 describe('forged and invalid tokens are 401', () => {
   let victim: { identity: string; token: string; sub: string };
   let claims: JWTPayload;

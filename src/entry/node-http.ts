@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from '../ports/logger';
@@ -49,10 +49,21 @@ function answerParserError(error: NodeJS.ErrnoException, socket: NodeJS.Writable
  * Serves `fetch` on host:port. Resolves once listening; rejects with one line naming PORT or HOST
  * when it cannot listen (the port is taken, the host is not an address of this machine).
  */
-export function listen(fetch: (request: Request, env: unknown) => Response | Promise<Response>, options: { host: string; port: number; log: Logger }): Promise<{ server: Server; url: string }> {
+export function listen(
+  fetch: (request: Request, env: unknown) => Response | Promise<Response>,
+  options: { host: string; port: number; log: Logger; headers?: Record<string, string> },
+): Promise<{ server: Server; url: string }> {
   const { host, port, log } = options;
+  const handle = getRequestListener(fetch, { errorHandler: malformedRequest(log) });
+  // Set on the Node response before the app runs: the headers the adapter writes from the
+  // app's answer are set over them, so a route's own header of the same name wins.
+  const fixed = Object.entries(options.headers ?? {});
+  const listener: RequestListener = (incoming, outgoing) => {
+    for (const [name, value] of fixed) outgoing.setHeader(name, value);
+    return handle(incoming, outgoing);
+  };
   // Node's own refusal of a request without Host has no body; the listener's has the contract's.
-  const server = createServer({ requireHostHeader: false }, getRequestListener(fetch, { errorHandler: malformedRequest(log) }));
+  const server = createServer({ requireHostHeader: false }, listener);
   server.on('clientError', answerParserError);
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {

@@ -1,8 +1,9 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { createApp } from '../app';
+import { createApp, fixedResponseHeaders } from '../app';
 import { ConfigError, parseConfig, parseSecret, type Config } from '../config';
 import type { Database } from '../db/database';
 import { migratePglite, migratePostgres } from '../db/migrate';
@@ -14,7 +15,7 @@ import { getSigningKey } from '../domain/keys/keys';
 import { systemClock } from '../ports/clock';
 import { createJsonLogger, type Logger } from '../ports/logger';
 import { createLogMailer, type Mailer } from '../ports/mailer';
-import { cryptoRandom } from '../ports/random';
+import { createPooledRandom, cryptoRandom } from '../ports/random';
 import { createMemorySessionCache, type SessionCache } from '../ports/session-cache';
 import { createSmtpMailer } from '../ports/smtp-mailer';
 import { nodeHasher } from './node-hasher';
@@ -71,14 +72,40 @@ interface OpenDatabase {
   feed(cache: SessionCache, log: Logger): Promise<SessionFeed>;
 }
 
-async function openDatabase(config: Config): Promise<OpenDatabase> {
+/**
+ * An empty, migrated embedded database that `npm start` (scripts/start-server.mjs) builds once
+ * beside its bundle; both this file and the bundle sit two folders below the root. It holds no
+ * secret: the signing key and AUTH_SECRET are made per DATA_DIR.
+ */
+const PGLITE_TEMPLATE = fileURLToPath(new URL('../../dist/server/pglite-template', import.meta.url));
+
+/**
+ * A fresh DATA_DIR starts as a copy of the template when there is one, instead of creating a
+ * database there (PGlite's initdb takes seconds). The migrations then run as on any start. The
+ * copy is made aside and renamed into place, so a start cut short leaves no half database.
+ */
+function seedFromTemplate(dir: string, log: Logger): void {
+  if (existsSync(dir) || !existsSync(join(PGLITE_TEMPLATE, 'PG_VERSION'))) return;
+  const partial = `${dir}.${process.pid}.tmp`;
+  try {
+    cpSync(PGLITE_TEMPLATE, partial, { recursive: true });
+    renameSync(partial, dir);
+  } catch (error) {
+    rmSync(partial, { recursive: true, force: true });
+    log.log('warn', 'copying the empty database template failed; creating the database instead', { error: String(error) });
+  }
+}
+
+async function openDatabase(config: Config, log: Logger): Promise<OpenDatabase> {
   if (config.databaseUrl) {
     const url = config.databaseUrl;
     await migratePostgres(url);
     // One long-lived pool of real connections: named statements pay off from the second use on.
     return { ...openPostgres(url, { prepare: true }), feed: async (cache, log) => feedFromPostgres(url, cache, log) };
   }
-  const pglite = await openPglite(join(config.dataDir, 'pglite'));
+  const dir = join(config.dataDir, 'pglite');
+  seedFromTemplate(dir, log);
+  const pglite = await openPglite(dir);
   await migratePglite(pglite.client);
   return { ...pglite, feed: (cache) => feedFromPglite(pglite.client, cache) };
 }
@@ -147,7 +174,7 @@ async function main(): Promise<void> {
 
   let database: OpenDatabase;
   try {
-    database = await openDatabase(config);
+    database = await openDatabase(config, log);
   } catch (error) {
     console.error(`database error: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
@@ -174,7 +201,7 @@ async function main(): Promise<void> {
     db: database.db,
     mailer,
     clock: systemClock,
-    random: cryptoRandom,
+    random: createPooledRandom(),
     hasher: nodeHasher,
     log,
     sessionCache,
@@ -193,6 +220,10 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const app = createApp(deps, {
+    // Node's HTTP/1.1 server: a body comes with Content-Length or Transfer-Encoding, or not at all.
+    unframedBodyIsEmpty: true,
+    // Written by the listener on every answer, more cheaply than through the app's `Headers`.
+    fixedHeadersWritten: true,
     clientIp: (c) => {
       const forwarded = config.trustProxy ? c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim() : undefined;
       return forwarded || (getConnInfo(c).remote.address ?? null);
@@ -219,7 +250,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', shutdown);
 
   try {
-    const listening = await listen(app.fetch, { host: config.host, port: config.port, log });
+    const listening = await listen(app.fetch, { host: config.host, port: config.port, log, headers: fixedResponseHeaders(deps.config) });
     server = listening.server;
     log.log('info', 'listening', {
       url: listening.url,

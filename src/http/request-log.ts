@@ -22,7 +22,7 @@ export function requestId(deps: Pick<Deps, 'random'>): MiddlewareHandler<AppEnv>
 export function requestLog(deps: Pick<Deps, 'log'>): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = performance.now();
-    const requestId = c.var.requestId;
+    const requestId = c.get('requestId');
     try {
       await next();
     } finally {

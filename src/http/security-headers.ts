@@ -27,6 +27,29 @@ export function securityHeaders(config: Pick<Config, 'issuer'>): MiddlewareHandl
 }
 
 /**
+ * What `securityHeaders(config)` puts on an answer whose route set none of them, as a record:
+ * for a runtime that writes them on every answer itself, more cheaply than through `Headers`
+ * (Node's adapter, see `fixedResponseHeaders` in app.ts). A test holds it equal to what hono's
+ * `secureHeaders` writes with the options above.
+ */
+export function securityHeaderRecord(config: Pick<Config, 'issuer'>): Record<string, string> {
+  return {
+    'Cross-Origin-Resource-Policy': 'same-origin',
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    'Origin-Agent-Cluster': '?1',
+    'Referrer-Policy': 'no-referrer',
+    ...(config.issuer.startsWith('https:') && { 'Strict-Transport-Security': 'max-age=31536000; includeSubDomains' }),
+    'X-Content-Type-Options': 'nosniff',
+    'X-DNS-Prefetch-Control': 'off',
+    'X-Download-Options': 'noopen',
+    'X-Frame-Options': 'DENY',
+    'X-Permitted-Cross-Domain-Policies': 'none',
+    'X-XSS-Protection': '0',
+    'Content-Security-Policy': "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  };
+}
+
+/**
  * An HTML page's Content-Security-Policy: `LOCKED` plus what the page needs (its scripts from
  * this origin, its inline styles). Framing stays refused.
  */

@@ -11,9 +11,20 @@ export interface Logger {
  * intermediate object per line. `write` gets the line without its newline.
  */
 export function createJsonLogger(write: (line: string, level: LogLevel) => void = defaultWrite): Logger {
+  // Lines of the same millisecond share one formatted time: a busy server logs several per millisecond.
+  let lastMs = Number.NaN;
+  let lastTime = '';
+  const time = () => {
+    const ms = Date.now();
+    if (ms !== lastMs) {
+      lastMs = ms;
+      lastTime = new Date(ms).toISOString();
+    }
+    return lastTime;
+  };
   return {
     log(level, msg, fields) {
-      const head = `{"time":"${new Date().toISOString()}","level":"${level}","msg":${JSON.stringify(msg)}`;
+      const head = `{"time":"${time()}","level":"${level}","msg":${JSON.stringify(msg)}`;
       const rest = fields === undefined ? '{}' : JSON.stringify(fields);
       write(rest === '{}' ? `${head}}` : `${head},${rest.slice(1)}`, level);
     },

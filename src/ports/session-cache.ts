@@ -16,6 +16,12 @@ export interface CacheTicket {
   readonly at: number;
 }
 
+/** A session read from the database, and the ticket taken as the read began. */
+export interface SharedRead {
+  entry: CachedSession | undefined;
+  ticket: CacheTicket;
+}
+
 /**
  * Recent session checks of this process, keyed by session id. Whoever feeds it (the database's
  * change notifications, and the domain functions that end sessions here) evicts what changed;
@@ -27,6 +33,14 @@ export interface SessionCache {
   get(sessionId: string): CachedSession | undefined;
   /** Stores a read taken under `ticket`, unless anything was evicted since or the cache is suspended. */
   set(entry: CachedSession, ticket: CacheTicket): void;
+  /**
+   * The database read of `sessionId` already under way, if one is and nothing was evicted since
+   * it began; else `read()`, shared with the checks of that session that come while it runs.
+   * Concurrent misses on one session (all of them, when a hot entry's TTL runs out) then wait
+   * on one read instead of sending one each. Each gets the read's ticket, taken as it began, to
+   * `set` the result with. Nothing is shared while suspended.
+   */
+  shareRead(sessionId: string, read: () => Promise<CachedSession | undefined>): Promise<SharedRead>;
   evictSession(sessionId: string): void;
   evictUser(userId: string): void;
   /** Drops every entry. */
@@ -55,6 +69,7 @@ export interface MemorySessionCacheOptions {
  */
 export function createMemorySessionCache(options: MemorySessionCacheOptions): SessionCache {
   const entries = new Map<string, CachedSession & { at: number }>();
+  const reads = new Map<string, { generation: number; read: Promise<SharedRead> }>();
   // Bumped by every eviction: a read that began before one may hold what it removed.
   let generation = 0;
   let suspended = options.suspended ?? false;
@@ -86,6 +101,20 @@ export function createMemorySessionCache(options: MemorySessionCacheOptions): Se
       entries.delete(entry.session.id);
       entries.set(entry.session.id, { session: entry.session, user: entry.user, at: ticket.at });
       while (entries.size > options.maxEntries) entries.delete(entries.keys().next().value!);
+    },
+    shareRead(sessionId, read) {
+      const ticket: CacheTicket = { generation, at: options.now() };
+      const start = async (): Promise<SharedRead> => ({ entry: await read(), ticket });
+      if (suspended) return start();
+      const running = reads.get(sessionId);
+      if (running && running.generation === generation) return running.read;
+      const shared = { generation, read: start() };
+      reads.set(sessionId, shared);
+      const done = () => {
+        if (reads.get(sessionId) === shared) reads.delete(sessionId);
+      };
+      shared.read.then(done, done);
+      return shared.read;
     },
     evictSession: drop,
     evictUser(userId) {

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pagePolicy, securityHeaders } from '../../src/http/security-headers';
+import { pagePolicy, securityHeaderRecord, securityHeaders } from '../../src/http/security-headers';
 import { createTestContext, ORIGIN, type TestContext, type TestResponse } from '../helpers/app';
 import { DAY, HOUR, MINUTE } from '../helpers/clock';
 
@@ -242,5 +242,16 @@ describe('the session cookie follows a sliding session', () => {
     const cookies = sessionCookies(res);
     expect(cookies).toHaveLength(1);
     expect(cookies[0]).toMatch(/^session=;/);
+  });
+});
+
+describe('the fixed headers a runtime writes itself', () => {
+  it('are what securityHeaders writes, for an http and an https ISSUER', async () => {
+    for (const issuer of ['http://localhost:3000', 'https://auth.example.com']) {
+      const app = new Hono().use(securityHeaders({ issuer })).get('/', (c) => c.json({}));
+      const written = Object.fromEntries([...(await app.request('/')).headers].filter(([name]) => name !== 'content-type'));
+      const record = Object.fromEntries(Object.entries(securityHeaderRecord({ issuer })).map(([name, value]) => [name.toLowerCase(), value]));
+      expect(record, issuer).toEqual(written);
+    }
   });
 });

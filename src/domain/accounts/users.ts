@@ -28,6 +28,10 @@ export async function findOrCreateUserByEmail(
   email: string,
   executor: Executor = deps.db,
 ): Promise<UserRow> {
+  // Most sign-ins are of an existing account: one read. A new one is inserted; one created
+  // meanwhile by another request is then read again.
+  const [found] = await executor.select().from(users).where(eq(users.email, email));
+  if (found) return found;
   const [created] = await executor
     .insert(users)
     .values(newUserRow(deps, { email }))

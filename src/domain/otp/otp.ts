@@ -74,33 +74,51 @@ export interface MatchedCode {
  * Checks `code` against the email's live code. In one transaction, committed before the
  * comparison, a try is reserved on the live code (at most 5 per code; the row stays locked)
  * and then charged to the email (at most 10 per hour, whatever the number of codes sent), so
- * parallel guesses see exact budgets, and a guess with no live code costs the email nothing.
+ * parallel guesses see exact budgets, and a guess with no live code costs the email nothing
+ * (its charge is rolled back).
  * A match is not spent yet: `spendCode` does that.
  */
 export async function checkCode(deps: Deps, email: string, code: string): Promise<{ ok: true; matched: MatchedCode } | CodeRejection> {
   const now = deps.clock.now();
   const budgetKey = emailBudgetKey(email);
-  const reservation = await deps.db.transaction(async (tx) => {
-    const [reserved] = await tx
-      .update(otpCodes)
-      .set({ attempts: sql`${otpCodes.attempts} + 1` })
-      .where(and(eq(otpCodes.email, email), lt(otpCodes.attempts, MAX_TRIES_PER_CODE), gt(otpCodes.expiresAt, now)))
-      .returning({ codeHash: otpCodes.codeHash });
-    if (!reserved) return { ...fail('invalid_code', INVALID), reason: 'no_live_code' as const };
-    const budget = await hitRateLimit(deps, { key: budgetKey, limit: MAX_TRIES_PER_EMAIL, windowMs: HOUR_MS }, tx);
-    if (budget.allowed) return { ok: true as const, codeHash: reserved.codeHash };
-    // Refused before the comparison: the code was not guessed at and keeps its try.
-    await tx
-      .update(otpCodes)
-      .set({ attempts: sql`${otpCodes.attempts} - 1` })
-      .where(eq(otpCodes.email, email));
-    return fail('rate_limited', 'Too many wrong codes for this email; try again later.', budget.retryAfter);
-  });
+  let reservation;
+  try {
+    reservation = await deps.db.transaction(async (tx) => {
+      // Sent together, one round trip on PostgreSQL, and run in this order: the try, then the
+      // charge, which is rolled back when there was no try to reserve.
+      const [[reserved], budget] = await Promise.all([
+        tx
+          .update(otpCodes)
+          .set({ attempts: sql`${otpCodes.attempts} + 1` })
+          .where(and(eq(otpCodes.email, email), lt(otpCodes.attempts, MAX_TRIES_PER_CODE), gt(otpCodes.expiresAt, now)))
+          .returning({ codeHash: otpCodes.codeHash }),
+        hitRateLimit(deps, { key: budgetKey, limit: MAX_TRIES_PER_EMAIL, windowMs: HOUR_MS }, tx),
+      ]);
+      if (!reserved) throw new NoLiveCode();
+      if (budget.allowed) return { ok: true as const, codeHash: reserved.codeHash };
+      // Refused before the comparison: the code was not guessed at and keeps its try.
+      await tx
+        .update(otpCodes)
+        .set({ attempts: sql`${otpCodes.attempts} - 1` })
+        .where(eq(otpCodes.email, email));
+      return fail('rate_limited', 'Too many wrong codes for this email; try again later.', budget.retryAfter);
+    });
+  } catch (error) {
+    if (error instanceof NoLiveCode) return { ...fail('invalid_code', INVALID), reason: 'no_live_code' };
+    throw error;
+  }
   if (!reservation.ok) return reservation;
 
   const submitted = await hashCode(deps, email, code);
   if (!constantTimeEqual(submitted, reservation.codeHash)) return { ...fail('invalid_code', INVALID), reason: 'invalid_code' };
   return { ok: true, matched: { email, codeHash: submitted } };
+}
+
+/** Thrown out of the reservation's transaction to roll back the email's charge: no live code, no guess. */
+class NoLiveCode extends Error {
+  constructor() {
+    super('no live code');
+  }
 }
 
 /**

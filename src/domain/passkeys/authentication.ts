@@ -67,13 +67,14 @@ async function checkAssertion(deps: Deps, response: AuthenticationResponseJSON, 
   };
 
   const challenge = challengeOfResponse(response.response.clientDataJSON);
-  if (!challenge || !(await consumeChallenge(deps, challenge, 'authentication', null))) return reject('challenge');
-
-  const [found] = await deps.db
-    .select({ passkey: passkeys, user: users })
-    .from(passkeys)
-    .innerJoin(users, eq(users.id, passkeys.userId))
-    .where(eq(passkeys.credentialId, response.id));
+  if (!challenge) return reject('challenge');
+  // The credential is read alongside the spend (one round trip), and looked at only once the
+  // challenge is known to be spent.
+  const [spent, [found]] = await Promise.all([
+    consumeChallenge(deps, challenge, 'authentication', null),
+    deps.db.select({ passkey: passkeys, user: users }).from(passkeys).innerJoin(users, eq(users.id, passkeys.userId)).where(eq(passkeys.credentialId, response.id)),
+  ]);
+  if (!spent) return reject('challenge');
   if (!found) return reject('unknown_credential');
   const { passkey, user } = found;
 
@@ -105,15 +106,31 @@ async function checkAssertion(deps: Deps, response: AuthenticationResponseJSON, 
   const email = user.email;
 
   const { newCounter, credentialBackedUp, userVerified } = verification.authenticationInfo;
-  const issued = await deps.db.transaction(async (tx) => {
-    const [advanced] = await tx
-      .update(passkeys)
-      .set({ counter: newCounter, backedUp: credentialBackedUp, lastUsedAt: deps.clock.now() })
-      .where(and(eq(passkeys.id, passkey.id), eq(passkeys.counter, passkey.counter)))
-      .returning({ id: passkeys.id });
-    if (!advanced) return null;
-    return issueSignInToken(deps, user.id, { passkeyId: passkey.id, userVerified }, tx);
-  });
-  if (!issued) return reject('counter_race', user.id);
+  let issued;
+  try {
+    issued = await deps.db.transaction(async (tx) => {
+      // Sent together (one round trip on PostgreSQL); the token is rolled back when the counter did not advance.
+      const [[advanced], token] = await Promise.all([
+        tx
+          .update(passkeys)
+          .set({ counter: newCounter, backedUp: credentialBackedUp, lastUsedAt: deps.clock.now() })
+          .where(and(eq(passkeys.id, passkey.id), eq(passkeys.counter, passkey.counter)))
+          .returning({ id: passkeys.id }),
+        issueSignInToken(deps, user.id, { passkeyId: passkey.id, userVerified }, tx),
+      ]);
+      if (!advanced) throw new CounterRace();
+      return token;
+    });
+  } catch (error) {
+    if (error instanceof CounterRace) return reject('counter_race', user.id);
+    throw error;
+  }
   return { ok: true, email, ...issued };
+}
+
+/** Thrown out of the transaction that advances the counter to roll its token back. */
+class CounterRace extends Error {
+  constructor() {
+    super('counter race');
+  }
 }

@@ -16,8 +16,11 @@ export async function storeChallenge(
 ): Promise<void> {
   const now = deps.clock.now();
   // Abandoned ceremonies leave rows behind; each new one sweeps the expired ones (indexed).
-  await deps.db.delete(webauthnChallenges).where(lt(webauthnChallenges.expiresAt, now));
-  await deps.db.insert(webauthnChallenges).values({ challenge, kind, userId, expiresAt: new Date(now.getTime() + CHALLENGE_TTL_MS) });
+  // The sweep never touches the new row (it is not expired): both are sent at once.
+  await Promise.all([
+    deps.db.delete(webauthnChallenges).where(lt(webauthnChallenges.expiresAt, now)),
+    deps.db.insert(webauthnChallenges).values({ challenge, kind, userId, expiresAt: new Date(now.getTime() + CHALLENGE_TTL_MS) }),
+  ]);
 }
 
 /** The challenge a WebAuthn response claims to answer, read from its `clientDataJSON`; null when unreadable. */

@@ -32,24 +32,29 @@ export async function createSession(
   details: { userVerified?: boolean } = {},
 ): Promise<{ token: string; session: SessionRow }> {
   const now = deps.clock.now();
+  const id = newId(deps);
   const secret = randomToken(deps.random, 32);
-  const [session] = await executor
-    .insert(sessions)
-    .values({
-      id: newId(deps),
-      userId: user.id,
-      secretHash: await sha256Hex(deps, secret),
-      method,
-      userVerified: details.userVerified ?? false,
-      createdAt: now,
-      lastActiveAt: now,
-      expiresAt: new Date(now.getTime() + SESSION_TTL_MS),
-      ipAddress: meta.ipAddress,
-      userAgent: meta.userAgent?.slice(0, 512) ?? null,
-    })
-    .returning();
-  await recordActivity(deps, { userId: user.id, action: 'session_created', severity: 'info', meta, metadata: { method, sessionId: session!.id } }, executor);
-  return { token: `${session!.id}.${secret}`, session: session! };
+  const secretHash = await sha256Hex(deps, secret);
+  // Neither insert waits on the other: sent together, one round trip on PostgreSQL.
+  const [[session]] = await Promise.all([
+    executor
+      .insert(sessions)
+      .values({
+        id,
+        userId: user.id,
+        secretHash,
+        method,
+        userVerified: details.userVerified ?? false,
+        createdAt: now,
+        lastActiveAt: now,
+        expiresAt: new Date(now.getTime() + SESSION_TTL_MS),
+        ipAddress: meta.ipAddress,
+        userAgent: meta.userAgent?.slice(0, 512) ?? null,
+      })
+      .returning(),
+    recordActivity(deps, { userId: user.id, action: 'session_created', severity: 'info', meta, metadata: { method, sessionId: id } }, executor),
+  ]);
+  return { token: `${id}.${secret}`, session: session! };
 }
 
 export interface ValidatedSession extends SessionAuth {
@@ -76,12 +81,9 @@ export async function validateSessionToken(deps: Pick<Deps, 'db' | 'clock' | 'se
     if (cached.session.expiresAt > now && !isSlideDue(now, cached.session)) return { ...cached, slid: false };
   }
 
-  const ticket = cache?.ticket();
-  const [row] = await deps.db
-    .select({ session: sessions, user: users })
-    .from(sessions)
-    .innerJoin(users, eq(users.id, sessions.userId))
-    .where(eq(sessions.id, id));
+  const read = async () => (await deps.db.select({ session: sessions, user: users }).from(sessions).innerJoin(users, eq(users.id, sessions.userId)).where(eq(sessions.id, id)))[0];
+  // Concurrent misses on one session share one read; each stores it under the read's ticket.
+  const { entry: row, ticket } = cache ? await cache.shareRead(id, read) : { entry: await read(), ticket: undefined };
   if (!row) return null;
   if (!constantTimeEqual(await sha256Hex(deps, secret), row.session.secretHash)) return null;
 

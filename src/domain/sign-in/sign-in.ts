@@ -37,14 +37,27 @@ async function signInWithCode(deps: Deps, input: SignInInput, meta: RequestMeta)
     if (checked.code === 'rate_limited') return checked;
     return refuseCode(deps, input, meta, checked);
   }
-  const signedIn = await deps.db.transaction(async (tx) => {
-    const spent = await spendCode(deps, checked.matched, tx);
-    if (!spent.ok) return spent;
-    const user = await findOrCreateUserByEmail(deps, input.email, tx);
-    return { ok: true as const, user, ...(await createSession(deps, user, 'otp', meta, tx)) };
-  });
-  if (!signedIn.ok) return refuseCode(deps, input, meta, signedIn);
+  let signedIn;
+  try {
+    signedIn = await deps.db.transaction(async (tx) => {
+      // Sent together, one round trip on PostgreSQL: the account is found (or made) alongside
+      // the spend, and rolled back with everything else when the code was not spent.
+      const [spent, user] = await Promise.all([spendCode(deps, checked.matched, tx), findOrCreateUserByEmail(deps, input.email, tx)]);
+      if (!spent.ok) throw new RolledBack(spent);
+      return { ok: true as const, user, ...(await createSession(deps, user, 'otp', meta, tx)) };
+    });
+  } catch (error) {
+    if (error instanceof RolledBack) return refuseCode(deps, input, meta, error.rejection);
+    throw error;
+  }
   return signedIn;
+}
+
+/** Thrown out of a transaction to roll it back, carrying the refusal that did. */
+class RolledBack extends Error {
+  constructor(readonly rejection: { reason: 'invalid_code'; message?: string }) {
+    super('rolled back');
+  }
 }
 
 async function refuseCode(

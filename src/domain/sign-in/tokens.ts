@@ -37,11 +37,18 @@ export async function consumeSignInToken(
   token: string,
   executor: Executor = deps.db,
 ): Promise<{ user: UserRow; userVerified: boolean } | null> {
-  const [consumed] = await executor
-    .delete(signInTokens)
-    .where(eq(signInTokens.tokenHash, await sha256Hex(deps, token)))
-    .returning({ userId: signInTokens.userId, expiresAt: signInTokens.expiresAt, userVerified: signInTokens.userVerified });
-  if (!consumed || consumed.expiresAt <= deps.clock.now()) return null;
-  const [user] = await executor.select().from(users).where(eq(users.id, consumed.userId));
-  return user ? { user, userVerified: consumed.userVerified } : null;
+  const consumed = executor.$with('consumed').as(
+    executor
+      .delete(signInTokens)
+      .where(eq(signInTokens.tokenHash, await sha256Hex(deps, token)))
+      .returning({ userId: signInTokens.userId, expiresAt: signInTokens.expiresAt, userVerified: signInTokens.userVerified }),
+  );
+  // The account is read by the statement that spends the token.
+  const [row] = await executor
+    .with(consumed)
+    .select({ user: users, expiresAt: consumed.expiresAt, userVerified: consumed.userVerified })
+    .from(consumed)
+    .innerJoin(users, eq(users.id, consumed.userId));
+  if (!row || row.expiresAt <= deps.clock.now()) return null;
+  return { user: row.user, userVerified: row.userVerified };
 }

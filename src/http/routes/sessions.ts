@@ -106,7 +106,7 @@ export function sessionRoutes(deps: Deps) {
       return c.body(null, 204);
     })
     .get('/current', docs.current, auth, (c) => {
-      const { session, user } = c.var.auth;
+      const { session, user } = c.get('auth');
       return c.json({ session: presentSession(session, session.id), user: presentUser(deps.config, user) }, 200);
     })
     .get('/current/permissions', docs.permissions, auth, (c) => c.json({ permissions: sessionPermissions(deps, c.var.auth) }, 200))
