@@ -111,3 +111,19 @@ describe('bad input gets a 4xx in the error shape', () => {
     }
   });
 });
+
+describe('a request that outlives its account', () => {
+  it('answers 401 unauthorized, not 500, when a foreign key breaks under it (the account was deleted meanwhile)', async () => {
+    const { Hono } = await import('hono');
+    const { createErrorHandler } = await import('../src/http/errors');
+    const logged: string[] = [];
+    const app = new Hono().get('/', () => {
+      // What Drizzle throws around the driver's error when an insert references a deleted row.
+      throw new Error('Failed query', { cause: Object.assign(new Error('insert violates foreign key constraint'), { code: '23503' }) });
+    });
+    app.onError(createErrorHandler({ log: (level: string, msg: string) => void logged.push(`${level} ${msg}`) } as never));
+    const res = await app.request('/');
+    expectError({ status: res.status, body: await res.json() }, 401, 'unauthorized');
+    expect(logged).toEqual(['info request outlived its account']);
+  });
+});

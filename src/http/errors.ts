@@ -93,6 +93,12 @@ export function createErrorHandler(log: Logger): ErrorHandler {
       // PostgreSQL's "data exception" class: a value the request carried cannot be stored or compared.
       return errorResponse(c, 'invalid_request', 'A value in the request is not valid.');
     }
+    if (sqlState(error) === '23503') {
+      // A foreign key broke under a row this request stood on: the account (or session) was
+      // deleted while the request ran. Its credential is no good any more.
+      log.log('info', 'request outlived its account', { error: describe(error) });
+      return errorResponse(c, 'unauthorized', 'The account or session behind this request no longer exists.');
+    }
     if (isDatabaseUnavailable(error)) {
       log.log('warn', 'database unavailable', { error: describe(error) });
       return errorResponse(c, 'unavailable');

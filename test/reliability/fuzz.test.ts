@@ -50,7 +50,12 @@ const statuses = (tally: Tally) => [...tally.byStatus].sort(([a], [b]) => a - b)
 
 /** Requests that can end a session the fuzzer holds: afterwards the pool of tokens is checked. */
 const endsSessions = (r: FuzzRequest, status: number) =>
-  status < 300 && (r.label.startsWith('DELETE /auth/sessions') || r.label.includes('revoke-sessions'));
+  status < 300 &&
+  (r.label.startsWith('DELETE /auth/sessions') ||
+    r.label.includes('revoke-sessions') ||
+    r.label === 'DELETE /auth/account' ||
+    r.label.startsWith('DELETE /admin/users/') ||
+    r.label.startsWith('POST /oauth/logout'));
 
 describe('fuzzing the in-process app', () => {
   let t: TestContext;

@@ -1,3 +1,4 @@
+import { isForeignKeyViolation } from '../../db/errors';
 import { activity } from '../../db/schema';
 import type { Deps, RequestMeta } from '../../deps';
 import type { Executor } from '../../db/database';
@@ -18,7 +19,7 @@ export async function recordActivity(
   entry: ActivityEntry,
   executor: Executor = deps.db,
 ): Promise<void> {
-  await executor.insert(activity).values({
+  const row = {
     userId: entry.userId,
     action: entry.action,
     severity: entry.severity,
@@ -26,5 +27,13 @@ export async function recordActivity(
     userAgent: entry.meta.userAgent,
     metadata: entry.metadata ?? {},
     createdAt: deps.clock.now(),
-  });
+  };
+  try {
+    await executor.insert(activity).values(row);
+  } catch (error) {
+    // The account was deleted while the request ran (outside a transaction, nothing else is at
+    // stake): the row is kept as a deleted account's rows are, without the account or client.
+    if (executor !== deps.db || !entry.userId || !isForeignKeyViolation(error)) throw error;
+    await deps.db.insert(activity).values({ ...row, userId: null, ipAddress: null, userAgent: null });
+  }
 }

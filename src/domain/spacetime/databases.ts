@@ -35,7 +35,9 @@ export async function registerIdentityDatabase(
   if (!owned.ok) return owned;
   const userId = caller.user.id;
   return deps.db.transaction(async (tx) => {
-    await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('no key update');
+    const [account] = await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('no key update');
+    // Deleted while the request ran: its identity no longer exists.
+    if (!account) return fail('unauthorized', 'The account no longer exists.');
     const [owned] = await tx
       .select({ count: count(), hasAddress: sql<boolean>`coalesce(bool_or(${identityDatabases.address} = ${address}), false)` })
       .from(identityDatabases)
