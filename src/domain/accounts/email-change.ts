@@ -3,10 +3,9 @@ import { emailChangeCodes, users, type UserRow } from '../../db/schema';
 import type { Deps, RequestMeta } from '../../deps';
 import { emailChangeCodeMail, emailChangedNotice } from '../../mail/templates';
 import { recordActivity } from '../activity/record';
-import { clientRateLimitKey } from '../client-address';
 import { constantTimeEqual, hmacSha256Hex, randomDigits } from '../crypto';
 import { changeContext, sendMail } from '../notices/notices';
-import { CODE_TTL_MS, MAX_TRIES_PER_CODE, MAX_TRIES_PER_EMAIL, SEND_LIMIT_PER_EMAIL, SEND_LIMIT_PER_IP } from '../otp/otp';
+import { chargeCodeSend, CODE_TTL_MS, MAX_TRIES_PER_CODE, MAX_TRIES_PER_EMAIL } from '../otp/otp';
 import { clearRateLimit, hitRateLimit } from '../rate-limit';
 import { fail, type Failure, type Result } from '../result';
 import { isFresh, type SessionAuth } from '../sessions/sessions';
@@ -53,14 +52,8 @@ export async function requestEmailChange(
   if (user.email === email) return fail('invalid_request', 'This is already the account’s email address.');
   if (await emailOwnedByOther(deps, user.id, email)) return taken();
 
-  if (deps.config.rateLimit) {
-    const rules = [{ key: `otp-send:email:${email}`, ...SEND_LIMIT_PER_EMAIL }];
-    if (meta.ipAddress) rules.unshift({ key: `otp-send:ip:${clientRateLimitKey(meta.ipAddress)}`, ...SEND_LIMIT_PER_IP });
-    for (const rule of rules) {
-      const decision = await hitRateLimit(deps, rule);
-      if (!decision.allowed) return fail('rate_limited', 'Too many codes requested; try again later.', decision.retryAfter);
-    }
-  }
+  const refused = await chargeCodeSend(deps, email, meta.ipAddress);
+  if (refused) return refused;
 
   const code = randomDigits(deps.random, 6);
   const now = deps.clock.now();

@@ -23,6 +23,26 @@ function hashCode(deps: Pick<Deps, 'config' | 'hasher'>, email: string, code: st
 }
 
 /**
+ * Counts one mailed code against the send limits per address and per client IP, shared by
+ * every code that goes to an inbox (sign-in and email change); the refusal when one is spent.
+ */
+export async function chargeCodeSend(
+  deps: Pick<Deps, 'config' | 'db' | 'clock'>,
+  email: string,
+  ipAddress: string | null,
+): Promise<Failure<'rate_limited'> | null> {
+  if (!deps.config.rateLimit) return null;
+  // The client's limit first: a client already refused must not spend the email's sends.
+  const rules = [{ key: `otp-send:email:${email}`, ...SEND_LIMIT_PER_EMAIL }];
+  if (ipAddress) rules.unshift({ key: `otp-send:ip:${clientRateLimitKey(ipAddress)}`, ...SEND_LIMIT_PER_IP });
+  for (const rule of rules) {
+    const decision = await hitRateLimit(deps, rule);
+    if (!decision.allowed) return fail('rate_limited', 'Too many codes requested; try again later.', decision.retryAfter);
+  }
+  return null;
+}
+
+/**
  * Issues a fresh 6-digit code for `email`, replacing any earlier one, and mails it in the
  * background. Answers the same whether or not an account exists.
  */
@@ -31,15 +51,8 @@ export async function requestCode(
   email: string,
   ipAddress: string | null,
 ): Promise<Result<{ expiresAt: Date }, 'rate_limited'>> {
-  if (deps.config.rateLimit) {
-    // The client's limit first: a client already refused must not spend the email's sends.
-    const rules = [{ key: `otp-send:email:${email}`, ...SEND_LIMIT_PER_EMAIL }];
-    if (ipAddress) rules.unshift({ key: `otp-send:ip:${clientRateLimitKey(ipAddress)}`, ...SEND_LIMIT_PER_IP });
-    for (const rule of rules) {
-      const decision = await hitRateLimit(deps, rule);
-      if (!decision.allowed) return fail('rate_limited', 'Too many codes requested; try again later.', decision.retryAfter);
-    }
-  }
+  const refused = await chargeCodeSend(deps, email, ipAddress);
+  if (refused) return refused;
 
   const code = randomDigits(deps.random, 6);
   const now = deps.clock.now();
