@@ -26,7 +26,11 @@ export async function sendRequest<T = any>(
     body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
     headers['content-type'] ??= 'application/json';
   }
-  const res = await send(path, { method, headers, body });
+  return readAnswer<T>(await send(path, { method, headers, body }));
+}
+
+/** An answer's status, headers and body: parsed JSON when it is JSON, else its text (a page), null when empty. */
+export async function readAnswer<T = any>(res: Response): Promise<TestResponse<T>> {
   const text = await res.text();
   let parsed: unknown = text;
   try {

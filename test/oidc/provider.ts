@@ -2,6 +2,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import * as oidc from 'openid-client';
 import { createTestContext, uniqueEmail, type TestContext } from '../helpers/app';
 import { freePort } from '../helpers/free-port';
+import { readAnswer } from '../helpers/http';
 
 /** The public client of these tests: a SPA on another origin, and a native app on a loopback IP. */
 export const SPA = { id: 'spa', redirectUri: 'https://app.example.test/callback', postLogout: 'https://app.example.test/signed-out' };
@@ -112,12 +113,5 @@ export async function postForm(provider: Provider, path: string, form: Record<st
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
     body: new URLSearchParams(form).toString(),
   });
-  const text = await res.text();
-  let body: any = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // not JSON
-  }
-  return { status: res.status, body, headers: res.headers };
+  return readAnswer(res);
 }

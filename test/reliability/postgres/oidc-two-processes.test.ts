@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueEmail } from '../../helpers/app';
+import { readAnswer } from '../../helpers/http';
 import type { RunningServer } from '../../helpers/server';
 import { call, startServerPair, type ServerPair } from './pair';
 
@@ -29,15 +30,7 @@ async function send(server: RunningServer, method: string, path: string, options
   if (options.form) headers['content-type'] = 'application/x-www-form-urlencoded';
   if (options.cookie) headers.cookie = options.cookie;
   if (options.bearer) headers.authorization = `Bearer ${options.bearer}`;
-  const res = await fetch(`${server.url}${path}`, { method, headers, body: options.form && new URLSearchParams(options.form).toString(), redirect: 'manual' });
-  const text = await res.text();
-  let body: any = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // a page
-  }
-  return { status: res.status, body, headers: res.headers };
+  return readAnswer(await fetch(`${server.url}${path}`, { method, headers, body: options.form && new URLSearchParams(options.form).toString(), redirect: 'manual' }));
 }
 
 async function signIn(server: RunningServer) {

@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '../../helpers/db';
+import { readAnswer } from '../../helpers/http';
 import { startNodeServer, type RunningServer } from '../../helpers/server';
 import { startSmtpSink } from '../../helpers/smtp';
 
@@ -51,7 +52,5 @@ export async function call(server: RunningServer, method: string, path: string, 
   const headers: Record<string, string> = { 'x-forwarded-for': `192.0.2.${++clients % 250}` };
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   if (options.token) headers.authorization = `Bearer ${options.token}`;
-  const res = await fetch(`${server.url}${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
+  return readAnswer(await fetch(`${server.url}${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) }));
 }
