@@ -94,44 +94,31 @@ export interface MatchedCode {
 export async function checkCode(deps: Deps, email: string, code: string): Promise<{ ok: true; matched: MatchedCode } | CodeRejection> {
   const now = deps.clock.now();
   const budgetKey = emailBudgetKey(email);
-  let reservation;
-  try {
-    reservation = await deps.db.transaction(async (tx) => {
-      // Sent together, one round trip on PostgreSQL, and run in this order: the try, then the
-      // charge, which is rolled back when there was no try to reserve.
-      const [[reserved], budget] = await Promise.all([
-        tx
-          .update(otpCodes)
-          .set({ attempts: sql`${otpCodes.attempts} + 1` })
-          .where(and(eq(otpCodes.email, email), lt(otpCodes.attempts, MAX_TRIES_PER_CODE), gt(otpCodes.expiresAt, now)))
-          .returning({ codeHash: otpCodes.codeHash }),
-        hitRateLimit(deps, { key: budgetKey, limit: MAX_TRIES_PER_EMAIL, windowMs: HOUR_MS }, tx),
-      ]);
-      if (!reserved) throw new NoLiveCode();
-      if (budget.allowed) return { ok: true as const, codeHash: reserved.codeHash };
-      // Refused before the comparison: the code was not guessed at and keeps its try.
-      await tx
-        .update(otpCodes)
-        .set({ attempts: sql`${otpCodes.attempts} - 1` })
-        .where(eq(otpCodes.email, email));
-      return fail('rate_limited', 'Too many wrong codes for this email; try again later.', budget.retryAfter);
-    });
-  } catch (error) {
-    if (error instanceof NoLiveCode) return { ...fail('invalid_code', INVALID), reason: 'no_live_code' };
-    throw error;
-  }
+  const reservation = await deps.db.transaction(async (tx) => {
+    // The try first, then the charge: the code's row is locked before the budget's, in the
+    // order a spend takes them (`spendCode`). Sent together, the two statements could reach
+    // PostgreSQL in either order, and a spend racing this reservation then deadlocked.
+    const [reserved] = await tx
+      .update(otpCodes)
+      .set({ attempts: sql`${otpCodes.attempts} + 1` })
+      .where(and(eq(otpCodes.email, email), lt(otpCodes.attempts, MAX_TRIES_PER_CODE), gt(otpCodes.expiresAt, now)))
+      .returning({ codeHash: otpCodes.codeHash });
+    // No live code: no guess, and nothing is charged to the email.
+    if (!reserved) return { ...fail('invalid_code', INVALID), reason: 'no_live_code' as const };
+    const budget = await hitRateLimit(deps, { key: budgetKey, limit: MAX_TRIES_PER_EMAIL, windowMs: HOUR_MS }, tx);
+    if (budget.allowed) return { ok: true as const, codeHash: reserved.codeHash };
+    // Refused before the comparison: the code was not guessed at and keeps its try.
+    await tx
+      .update(otpCodes)
+      .set({ attempts: sql`${otpCodes.attempts} - 1` })
+      .where(eq(otpCodes.email, email));
+    return fail('rate_limited', 'Too many wrong codes for this email; try again later.', budget.retryAfter);
+  });
   if (!reservation.ok) return reservation;
 
   const submitted = await hashCode(deps, email, code);
   if (!constantTimeEqual(submitted, reservation.codeHash)) return { ...fail('invalid_code', INVALID), reason: 'invalid_code' };
   return { ok: true, matched: { email, codeHash: submitted } };
-}
-
-/** Thrown out of the reservation's transaction to roll back the email's charge: no live code, no guess. */
-class NoLiveCode extends Error {
-  constructor() {
-    super('no live code');
-  }
 }
 
 /**
