@@ -46,6 +46,13 @@ if (built < 0 || inputs.some((path) => modified(path) > built)) {
     format: 'esm',
     target: 'node20',
     external: ['@electric-sql/pglite'],
+    // No comments or indentation (identifiers keep their names, for readable stack traces), and
+    // ASCII only: V8 keeps a script's source in memory, twice as large once one character of it
+    // is outside Latin-1.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: 'none',
+    charset: 'ascii',
     // The CommonJS dependencies (nodemailer …) require Node's built-in modules.
     banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
     logLevel: 'warning',

@@ -15,7 +15,7 @@ import { profileRoutes } from './http/routes/profiles';
 import { demoRoutes } from './http/routes/demo';
 import { oauthAssetRoutes } from './http/routes/oauth-assets';
 import { passkeyRoutes } from './http/routes/passkeys';
-import { requestId, requestLog } from './http/request-log';
+import { requestLog } from './http/request-log';
 import { securityHeaderRecord, securityHeaders } from './http/security-headers';
 import { docsRoutes } from './http/routes/docs';
 import { healthRoutes } from './http/routes/health';
@@ -35,6 +35,13 @@ export interface AppOptions {
    * route's own header of the same name overriding it (Node's adapter); the app then leaves them out.
    */
   fixedHeadersWritten?: boolean;
+  /**
+   * Puts a header on this request's answer before the answer is made, a route's own header of
+   * the same name overriding it, the way `fixedHeadersWritten` does (Node: straight onto its
+   * response object). Without it the app sets it through hono's `c.header`, which makes every
+   * answer carry a full `Headers` object.
+   */
+  presetHeader?: (c: Context, name: string, value: string) => void;
 }
 
 const CORS = {
@@ -54,10 +61,11 @@ const MAX_BODY_BYTES = 64 * 1024;
 /** The whole HTTP API over the given dependencies; the same on Node and Workers. */
 export function createApp(deps: Deps, options: AppOptions = {}) {
   const clientIp = options.clientIp ?? ((c: Context) => c.req.header('cf-connecting-ip') ?? null);
-  const app = new Hono<AppEnv>()
-    .use(options.fixedHeadersWritten ? (_c, next) => next() : securityHeaders(deps.config))
-    .use(requestId(deps))
-    .use(requestLog(deps))
+  const base = new Hono<AppEnv>();
+  // Where the runtime writes the fixed headers itself (Node's listener), no middleware does.
+  if (!options.fixedHeadersWritten) base.use(securityHeaders(deps.config));
+  const app = base
+    .use(requestLog(deps, options.presetHeader))
     .use(corsPolicy(deps, options))
     .use(limitBody(MAX_BODY_BYTES, { unframedIsEmpty: options.unframedBodyIsEmpty }))
     .use(challengeWith(deps.config, ['Bearer']))

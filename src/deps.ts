@@ -6,6 +6,7 @@ import type { Logger } from './ports/logger';
 import type { Mailer } from './ports/mailer';
 import type { Random } from './ports/random';
 import type { SessionCache } from './ports/session-cache';
+import type { Signer } from './ports/signer';
 
 /** Everything the domain needs from the outside world; built by an entry, never global. */
 export interface Deps {
@@ -17,6 +18,8 @@ export interface Deps {
   log: Logger;
   /** SHA-256 and HMAC; WebCrypto when absent (Workers, tests), node:crypto on the Node server. */
   hasher?: Hasher;
+  /** ES256 signing of tokens; WebCrypto when absent (Workers, tests), node:crypto on the Node server. */
+  signer?: Signer;
   /** Runs work after the response (mail). Node: fire and forget; Workers: `ctx.waitUntil`. */
   background(task: Promise<unknown>): void;
   /**

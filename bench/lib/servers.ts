@@ -20,9 +20,21 @@ export interface ThisServerOptions {
 }
 
 /**
- * This server as `npm start` runs it (`scripts/start-server.mjs`: the esbuild bundle, built when
- * stale), with rate limits off. A profiled run (`nodeFlags`) runs the sources through tsx instead,
- * so that the profile names this project's files and packages.
+ * `npm start`'s node arguments, read from package.json: its V8 flags, then the script
+ * (`exec node <flags> scripts/start-server.mjs`).
+ */
+export function npmStartArgs(): { flags: string[]; script: string } {
+  const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start ?? '';
+  const words = /^exec node (.+)$/.exec(start)?.[1]?.split(/\s+/);
+  if (!words) throw new Error(`package.json: the start script is not "exec node …": ${start}`);
+  return { flags: words.slice(0, -1), script: words.at(-1)! };
+}
+
+/**
+ * This server as `npm start` runs it (`scripts/start-server.mjs` with the V8 flags of the start
+ * script: the esbuild bundle, built when stale), with rate limits off. A profiled run
+ * (`nodeFlags`) runs the sources through tsx instead, with the same V8 flags, so that the
+ * profile names this project's files and packages.
  */
 export async function startThisServer(options: ThisServerOptions): Promise<Server & { origin: string }> {
   const port = await freePort();
@@ -34,10 +46,11 @@ export async function startThisServer(options: ThisServerOptions): Promise<Serve
   if (options.databaseUrl) env.AUTH_SECRET = randomBytes(32).toString('hex');
   if (options.smtpUrl) Object.assign(env, { SMTP_URL: options.smtpUrl, MAIL: 'smtp' });
   else env.MAIL = 'log';
+  const start = npmStartArgs();
   const server = await startServer({
     name: 'this',
     log: options.log,
-    args: options.nodeFlags ? [...options.nodeFlags, '--import', 'tsx', 'src/entry/node.ts'] : ['scripts/start-server.mjs'],
+    args: options.nodeFlags ? [...start.flags, ...options.nodeFlags, '--import', 'tsx', 'src/entry/node.ts'] : [...start.flags, start.script],
     env,
     port,
     readyPath: '/healthz',

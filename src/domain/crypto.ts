@@ -1,17 +1,18 @@
-import { constantTimeEqual as bytesEqual } from '@oslojs/crypto/subtle';
 import { encodeBase64urlNoPadding, encodeHexLowerCase } from '@oslojs/encoding';
 import type { Deps } from '../deps';
 import type { Clock } from '../ports/clock';
 import { webHasher, type Hasher } from '../ports/hasher';
 import type { Random } from '../ports/random';
 
-const encoder = new TextEncoder();
 
 /** The entry's hasher when it gave one (node:crypto on Node), else the Web-standard one. */
 const hasherOf = (deps: Pick<Deps, 'hasher'>): Hasher => deps.hasher ?? webHasher;
 
-/** SHA-256 of `data` (UTF-8) as lower-case hex. */
-export async function sha256Hex(deps: Pick<Deps, 'hasher'>, data: string): Promise<string> {
+/**
+ * SHA-256 of `data` (UTF-8) as lower-case hex: at once where the hasher answers synchronously
+ * (node:crypto), else a promise; callers await either.
+ */
+export function sha256Hex(deps: Pick<Deps, 'hasher'>, data: string): string | Promise<string> {
   return hasherOf(deps).sha256Hex(data);
 }
 
@@ -20,11 +21,15 @@ export async function hmacSha256Hex(deps: Pick<Deps, 'hasher'>, key: Uint8Array,
   return hasherOf(deps).hmacSha256Hex(key, data);
 }
 
-/** Compares two strings (hashes, MACs) byte by byte in time that depends only on their lengths. */
+/**
+ * Compares two strings (hashes, MACs) in time that depends only on their lengths: every UTF-16
+ * unit is looked at, with no early exit and nothing allocated.
+ */
 export function constantTimeEqual(a: string, b: string): boolean {
-  const x = encoder.encode(a);
-  const y = encoder.encode(b);
-  return x.length === y.length && bytesEqual(x, y);
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }
 
 /** `bytes` of randomness as base64url without padding. */

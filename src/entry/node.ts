@@ -1,7 +1,7 @@
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { createApp, fixedResponseHeaders } from '../app';
 import { ConfigError, parseConfig, parseSecret, type Config } from '../config';
@@ -19,6 +19,7 @@ import { createPooledRandom, cryptoRandom } from '../ports/random';
 import { createMemorySessionCache, type SessionCache } from '../ports/session-cache';
 import { createSmtpMailer } from '../ports/smtp-mailer';
 import { nodeHasher } from './node-hasher';
+import { nodeSigner } from './node-signer';
 import { createBatchedLogWrite } from './node-log';
 import { listen, stopServer } from './node-http';
 import { feedFromPglite, feedFromPostgres, type SessionFeed } from './session-feed';
@@ -203,6 +204,7 @@ async function main(): Promise<void> {
     clock: systemClock,
     random: createPooledRandom(),
     hasher: nodeHasher,
+    signer: nodeSigner,
     log,
     sessionCache,
     background: (task) => {
@@ -224,6 +226,8 @@ async function main(): Promise<void> {
     unframedBodyIsEmpty: true,
     // Written by the listener on every answer, more cheaply than through the app's `Headers`.
     fixedHeadersWritten: true,
+    // @hono/node-server hands the app Node's response object as `c.env.outgoing`.
+    presetHeader: (c, name, value) => (c.env as { outgoing: ServerResponse }).outgoing.setHeader(name, value),
     clientIp: (c) => {
       const forwarded = config.trustProxy ? c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim() : undefined;
       return forwarded || (getConnInfo(c).remote.address ?? null);

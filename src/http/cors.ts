@@ -46,12 +46,14 @@ export function corsHeaders(options: CorsOptions): MiddlewareHandler {
     if (c.req.method === 'OPTIONS') return preflight(c, next);
     const origin = c.req.header('origin');
     await next();
-    const headers = c.res.headers;
+    // Read only when written to: on @hono/node-server, an answer made with plain headers gets a
+    // full `Headers` object the first time anything reads them.
     if (origin && options.origins.includes(origin)) {
-      headers.set('Access-Control-Allow-Origin', origin);
-      headers.set('Access-Control-Allow-Credentials', 'true');
+      c.res.headers.set('Access-Control-Allow-Origin', origin);
+      c.res.headers.set('Access-Control-Allow-Credentials', 'true');
     }
     if (options.fixedWritten) return;
+    const headers = c.res.headers;
     if (expose) headers.set('Access-Control-Expose-Headers', expose);
     headers.append('Vary', 'Origin');
   };

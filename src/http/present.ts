@@ -27,6 +27,28 @@ export function presentSession(session: SessionRow, currentId: string | null) {
   };
 }
 
+export interface CurrentSessionJson {
+  session: ReturnType<typeof presentSession>;
+  user: ReturnType<typeof presentUser>;
+}
+
+/** Bodies of `GET /auth/sessions/current` by session row: the session cache hands out the same rows until they change. */
+const currentBodies = new WeakMap<SessionRow, { user: UserRow; config: Pick<Config, 'adminEmails'>; body: string }>();
+
+/**
+ * `{ session, user }` of the caller's own session, as JSON text: serialized once per session row
+ * and account row, and again whenever either is read anew (a slide, a change, an expired cache
+ * entry), so a hot session's checks skip the presenters and the serializer.
+ */
+export function currentSessionBody(config: Pick<Config, 'adminEmails'>, session: SessionRow, user: UserRow): string {
+  const memo = currentBodies.get(session);
+  if (memo !== undefined && memo.user === user && memo.config === config) return memo.body;
+  const json: CurrentSessionJson = { session: presentSession(session, session.id), user: presentUser(config, user) };
+  const body = JSON.stringify(json);
+  currentBodies.set(session, { user, config, body });
+  return body;
+}
+
 export function presentProfile(profile: ProfileRow) {
   return {
     id: profile.id,

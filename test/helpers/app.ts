@@ -4,6 +4,7 @@ import { parseConfig } from '../../src/config';
 import type { Deps } from '../../src/deps';
 import type { SessionCache } from '../../src/ports/session-cache';
 import type { Hasher } from '../../src/ports/hasher';
+import type { Signer } from '../../src/ports/signer';
 import { silentLogger } from '../../src/ports/logger';
 import { createOutboxMailer } from '../../src/ports/mailer';
 import { cryptoRandom } from '../../src/ports/random';
@@ -28,7 +29,7 @@ export function uniqueEmail(prefix = 'user'): string {
  * `env` takes configuration variables as the server would read them; `sessionCache` puts a
  * session cache in front of session checks, as the Node server does (none by default).
  */
-export async function createTestContext(env: Record<string, string> = {}, options: { database?: TestDatabase; sessionCache?: SessionCache; hasher?: Hasher } = {}) {
+export async function createTestContext(env: Record<string, string> = {}, options: { database?: TestDatabase; sessionCache?: SessionCache; hasher?: Hasher; signer?: Signer } = {}) {
   const database: TestDatabase = options.database ?? (await createTestDatabase());
   const clock = new TestClock();
   const mailer = createOutboxMailer();
@@ -42,6 +43,7 @@ export async function createTestContext(env: Record<string, string> = {}, option
     clock,
     random: cryptoRandom,
     ...(options.hasher && { hasher: options.hasher }),
+    ...(options.signer && { signer: options.signer }),
     log: silentLogger,
     background: (task) => void pending.push(task),
     ...(options.sessionCache ? { sessionCache: options.sessionCache } : {}),

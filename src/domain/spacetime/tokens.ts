@@ -6,6 +6,7 @@ import { fail, type Result } from '../result';
 import { validateSessionToken, type ValidatedSession } from '../sessions/sessions';
 import { computeIdentity } from './identity';
 import { findVerificationKey, getSigningKey, SIGNING_ALG } from '../keys/keys';
+import { webSigner } from '../../ports/signer';
 
 /** How long a token from `websocket-token` lives. */
 export const WEBSOCKET_TOKEN_TTL_S = 60;
@@ -40,7 +41,7 @@ export interface Caller {
   claims: IdentityClaims | null;
 }
 
-type TokenDeps = Pick<Deps, 'config' | 'db' | 'clock'>;
+type TokenDeps = Pick<Deps, 'config' | 'db' | 'clock' | 'signer'>;
 
 const encoder = new TextEncoder();
 const seconds = (date: Date): number => Math.floor(date.getTime() / 1000);
@@ -61,15 +62,14 @@ export function identityClaims(deps: Pick<Deps, 'config' | 'clock'>, user: Pick<
   return { hex_identity: user.identity, sub: user.id, iss, aud: deps.config.tokenAudience, iat: seconds(deps.clock.now()) };
 }
 
-const ES256 = { name: 'ECDSA', hash: 'SHA-256' } as const;
 /** The encoded protected header of each key id: the same in every token that key signs. */
 const encodedHeaders = new Map<string, string>();
 
 /**
  * The claims as a JWT: a JWS in compact serialization (RFC 7515, section 7.1), ES256 under the
  * current key, as jose's `SignJWT` writes it, with the header encoded once per key and the
- * signature straight from WebCrypto. (node:crypto's synchronous signing measured slower on the
- * Node server: WebCrypto signs on the thread pool, off the event loop that is the bottleneck.)
+ * signature straight from the signer (WebCrypto, or node:crypto on the thread pool on Node; its
+ * synchronous signing measured slower: the event loop is the bottleneck).
  */
 async function sign(deps: TokenDeps, claims: JWTPayload): Promise<string> {
   const key = await getSigningKey(deps);
@@ -77,8 +77,8 @@ async function sign(deps: TokenDeps, claims: JWTPayload): Promise<string> {
   if (header === undefined) encodedHeaders.set(key.kid, (header = base64url.encode(JSON.stringify({ alg: SIGNING_ALG, typ: 'JWT', kid: key.kid }))));
   // jose's base64url (native btoa underneath) is several times faster than a JavaScript loop over the bytes.
   const input = `${header}.${base64url.encode(JSON.stringify(claims))}`;
-  const signature = await crypto.subtle.sign(ES256, key.privateKey, encoder.encode(input));
-  return `${input}.${base64url.encode(new Uint8Array(signature))}`;
+  const signature = await (deps.signer ?? webSigner).es256(key.privateKey, encoder.encode(input));
+  return `${input}.${base64url.encode(signature)}`;
 }
 
 /** A long-lived identity token for the account (no `exp`, as SpacetimeDB mints them). */
