@@ -46,7 +46,7 @@ say(
 
 const startups = { thisPostgres: [] as number[], thisPgliteFresh: [] as number[], thisPgliteAgain: [] as number[], peerPostgres: [] as number[], hello: [] as number[] };
 const results = new Map<string, Measured>();
-let peaks: { self?: number; peer?: number; hello?: number } = {};
+let peaks: { self?: number; peer?: number; hello?: number; embedded?: number } = {};
 
 async function run(key: string, load: Load, who: Accounting): Promise<void> {
   say(`${key} …`);
@@ -109,6 +109,16 @@ try {
 
   // f. Peak resident memory of each server over the whole run.
   peaks = { self: peakRssMib(self.pid), peer: peakRssMib(peer.pid), hello: peakRssMib(hello.pid) };
+
+  // f. This server on the embedded database, alone, under the session-check and code-round loads.
+  const embedded = await startThisServer({ dataDir: join(scratch, 'data-load'), smtpUrl: sink.url, log: 'this-pglite' });
+  running.push(embedded);
+  const embeddedWho: Accounting = { pid: embedded.pid };
+  const embeddedClient = thisServerClient(embedded.url, embedded.origin, (email) => sink.nextCode(email));
+  const embeddedSession = await embeddedClient.signInWithCode('session@bench.example.com');
+  await run('session bearer/this-pglite', thisSessionCheck(embedded.url, embeddedSession, 'bearer', shape), embeddedWho);
+  await run('code/this-pglite', codeRounds(embeddedClient, shape, 'this'), embeddedWho);
+  peaks.embedded = peakRssMib(embedded.pid);
 } finally {
   await Promise.allSettled(running.map((s) => s.stop()));
   await sink.close();
@@ -144,6 +154,9 @@ const rows: Row[] = [
   { scenario: 'f. peak RSS, whole run (VmHWM)', server: 'this', result: `${peaks.self?.toFixed(0)} MiB`, vsPeer: ratio(peaks.self, peaks.peer), vsCeiling: ratio(peaks.self, peaks.hello) },
   { scenario: 'f. peak RSS, whole run (VmHWM)', server: 'better-auth', result: `${peaks.peer?.toFixed(0)} MiB` },
   { scenario: 'f. peak RSS, whole run (VmHWM)', server: 'hello', result: `${peaks.hello?.toFixed(0)} MiB` },
+  measuredRow('f. session check, PGlite ⁵', 'this', 'session bearer/this-pglite', 'req'),
+  measuredRow('f. email-code round, PGlite ⁵', 'this', 'code/this-pglite', 'rounds'),
+  { scenario: 'f. peak RSS, PGlite (VmHWM) ⁵', server: 'this', result: `${peaks.embedded?.toFixed(0)} MiB` },
 ];
 
 const notes = `
@@ -154,8 +167,9 @@ same for the PostgreSQL backends connected to that server's database. Peak RSS p
 100 ms during that run. this/peer and this/ceiling divide rates (higher is better for this), or times and
 memory where marked "× time" or in MiB rows (lower is better for this).
 
-¹ Both servers mail the code through a real SMTP connection (nodemailer, no pool) to the bench's SMTP sink on
-  loopback, which parses each mail (mailparser); neither answer waits for the mail. Each worker signs in to its own
+¹ Both servers mail the code through nodemailer with a pool of 3 SMTP connections (this server's setting on Node)
+  to the bench's SMTP sink on loopback, which parses each mail (mailparser); neither answer waits for the mail.
+  This server's mail has a text and an HTML part; better-auth's (the bench's callback) text only. Each worker signs in to its own
   account over and over (the first round signs it up). This server: \`POST /auth/verify\` + \`POST /auth/sessions\`;
   better-auth: \`POST /email-otp/send-verification-otp\` + \`POST /sign-in/email-otp\`. better-auth stores the code
   in plain text (its default); this server stores an HMAC.
@@ -168,6 +182,8 @@ memory where marked "× time" or in MiB rows (lower is better for this).
   database (PostgreSQL) or a fresh DATA_DIR (PGlite), which includes creating the schema; "PGlite again" is a second
   start on that DATA_DIR. Runs: this ${startups.thisPostgres.map(seconds).join(', ')} / fresh PGlite ${startups.thisPgliteFresh.map(seconds).join(', ')} /
   PGlite again ${startups.thisPgliteAgain.map(seconds).join(', ')} / better-auth ${startups.peerPostgres.map(seconds).join(', ')} / hello ${startups.hello.map(seconds).join(', ')}.
+⁵ This server alone on a fresh DATA_DIR (embedded PGlite, in its process), after the other loads: the session
+  check by bearer and the email-code round as above, then its peak RSS over its life (start included).
 
 This server writes one JSON log line per request (to a file under bench/out), as it does in production;
 better-auth logs only errors. All three servers, PostgreSQL and the load generator share the machine's cores.

@@ -9,7 +9,8 @@
 // migrated once, empty, which the server copies into a fresh DATA_DIR instead of creating one
 // there (PGlite's initdb takes seconds; a copy, a fraction of one). It holds no secret: the
 // signing key and AUTH_SECRET are made per DATA_DIR when the server starts. It is rebuilt with
-// the bundle's rules, when missing or older than a migration or package-lock.json.
+// the bundle's rules, when missing or older than a migration or package-lock.json, by a start
+// without DATABASE_URL.
 import { readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -63,7 +64,10 @@ if (built < 0 || inputs.some((path) => modified(path) > built)) {
 const template = `${root}dist/server/pglite-template`;
 const templateInputs = [`${root}package-lock.json`, ...sources(`${root}drizzle`)];
 const templateBuilt = modified(`${template}/PG_VERSION`);
-if (templateBuilt < 0 || templateInputs.some((path) => modified(path) > templateBuilt)) {
+// Only for a server that will use the embedded database: on PostgreSQL the template is never
+// read, and building it here would leave PGlite's memory in this process for its whole life.
+const embedded = !process.env.DATABASE_URL;
+if (embedded && (templateBuilt < 0 || templateInputs.some((path) => modified(path) > templateBuilt))) {
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');

@@ -17,9 +17,10 @@ export function createAuth({ databaseUrl, baseURL, secret, smtpUrl, schema }) {
   // postgres.js defaults to 10 connections, the pool this server uses too.
   const sql = postgres(databaseUrl, { max: 10, onnotice: () => {} });
   const db = drizzle(sql, schema ? { schema } : undefined);
-  // The same mail leg as this server: a fresh nodemailer transport per URL, no pool, and the
-  // answer does not wait for the SMTP server (this server sends in the background too).
-  const transport = smtpUrl ? nodemailer.createTransport(smtpUrl) : undefined;
+  // The same mail leg as this server: nodemailer with a pool of 3 connections (this server's
+  // setting on Node), and the answer does not wait for the SMTP server (this server sends in the
+  // background too).
+  const transport = smtpUrl ? nodemailer.createTransport({ url: smtpUrl, pool: true, maxConnections: 3 }) : undefined;
   const origin = new URL(baseURL).origin;
   const auth = betterAuth({
     appName: 'Auth',
