@@ -103,6 +103,41 @@ describe('the Node server', () => {
     }
   });
 
+  it('answers a warm session check (from the listener, before the app) with the headers and body the app gives', async () => {
+    const server = await startNodeServer({ ...databaseEnv('warm'), ORIGIN, ISSUER: ORIGIN, MAIL: 'log' });
+    const t = await createTestContext();
+    try {
+      const email = 'warm-user@example.com';
+      expect((await post(server, '/auth/verify', { email })).status).toBe(202);
+      let code: string | undefined;
+      for (let i = 0; i < 50 && !code; i++) {
+        code = server.output().match(/"to":"warm-user@example\.com".*?sign-in code: (\d{6})/)?.[1];
+        if (!code) await new Promise((r) => setTimeout(r, 100));
+      }
+      const signIn = await post(server, '/auth/sessions', { method: 'otp', email, token: code });
+      expect(signIn.status).toBe(201);
+      const local = await t.signIn(email);
+      const shape = (headers: Headers) =>
+        Object.fromEntries([...headers].filter(([name]) => !['date', 'connection', 'keep-alive', 'x-request-id', 'content-length'].includes(name)));
+      const inProcess = await t.app.request('/auth/sessions/current', { headers: { authorization: `Bearer ${local.token}` } });
+      // The first check reads the session into the cache; the next ones are answered from it.
+      for (let i = 0; i < 3; i++) {
+        const overHttp = await fetch(`${server.url}/auth/sessions/current`, { headers: { authorization: `Bearer ${signIn.body.token}`, 'x-request-id': `warm-${i}` } });
+        expect(overHttp.status).toBe(200);
+        expect(shape(overHttp.headers)).toEqual(shape(inProcess.headers));
+        expect(overHttp.headers.get('x-request-id')).toBe(`warm-${i}`);
+        const body = await overHttp.json();
+        expect(body).toEqual({ session: { ...signIn.body.session, lastActiveAt: body.session.lastActiveAt }, user: signIn.body.user });
+      }
+      // Each answered check has its log line, from whichever path answered it.
+      for (let i = 0; i < 50 && !server.output().includes('"requestId":"warm-2"'); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 3; i++) expect(server.output()).toMatch(new RegExp(`"requestId":"warm-${i}","method":"GET","path":"/auth/sessions/current","status":200`));
+    } finally {
+      await t.close();
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
   it('without SMTP_URL prints the code to the log, and the code signs in', async () => {
     const server = await startNodeServer(databaseEnv('log'));
     try {

@@ -1,4 +1,4 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from '../ports/logger';
@@ -51,15 +51,24 @@ function answerParserError(error: NodeJS.ErrnoException, socket: NodeJS.Writable
  */
 export function listen(
   fetch: (request: Request, env: unknown) => Response | Promise<Response>,
-  options: { host: string; port: number; log: Logger; headers?: Record<string, string> },
+  options: {
+    host: string;
+    port: number;
+    log: Logger;
+    headers?: Record<string, string>;
+    /** Answers a request before the app when it can (returns true), after the fixed headers are set. */
+    answerFirst?: (incoming: IncomingMessage, outgoing: ServerResponse) => boolean;
+  },
 ): Promise<{ server: Server; url: string }> {
   const { host, port, log } = options;
   const handle = getRequestListener(fetch, { errorHandler: malformedRequest(log) });
   // Set on the Node response before the app runs: the headers the adapter writes from the
   // app's answer are set over them, so a route's own header of the same name wins.
   const fixed = Object.entries(options.headers ?? {});
+  const answerFirst = options.answerFirst;
   const listener: RequestListener = (incoming, outgoing) => {
     for (const [name, value] of fixed) outgoing.setHeader(name, value);
+    if (answerFirst?.(incoming, outgoing)) return;
     return handle(incoming, outgoing);
   };
   // Node's own refusal of a request without Host has no body; the listener's has the contract's.

@@ -1,9 +1,7 @@
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Server, ServerResponse } from 'node:http';
-import { getConnInfo } from '@hono/node-server/conninfo';
-import { createApp, fixedResponseHeaders } from '../app';
+import type { Server } from 'node:http';
 import { ConfigError, parseConfig, parseSecret, type Config } from '../config';
 import type { Database } from '../db/database';
 import { migratePglite, migratePostgres } from '../db/migrate';
@@ -21,7 +19,8 @@ import { createSmtpMailer } from '../ports/smtp-mailer';
 import { nodeHasher } from './node-hasher';
 import { nodeSigner } from './node-signer';
 import { createBatchedLogWrite } from './node-log';
-import { listen, stopServer } from './node-http';
+import { createNodeApp, listenNodeApp } from './node-app';
+import { stopServer } from './node-http';
 import { feedFromPglite, feedFromPostgres, type SessionFeed } from './session-feed';
 
 /** On SIGTERM/SIGINT, requests in flight get this long to finish before their connections are cut. */
@@ -221,18 +220,7 @@ async function main(): Promise<void> {
     console.error(config.jwtPrivateKey ? `configuration error: JWT_PRIVATE_KEY: ${problem}` : `signing key error: ${problem}`);
     process.exit(1);
   }
-  const app = createApp(deps, {
-    // Node's HTTP/1.1 server: a body comes with Content-Length or Transfer-Encoding, or not at all.
-    unframedBodyIsEmpty: true,
-    // Written by the listener on every answer, more cheaply than through the app's `Headers`.
-    fixedHeadersWritten: true,
-    // @hono/node-server hands the app Node's response object as `c.env.outgoing`.
-    presetHeader: (c, name, value) => (c.env as { outgoing: ServerResponse }).outgoing.setHeader(name, value),
-    clientIp: (c) => {
-      const forwarded = config.trustProxy ? c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim() : undefined;
-      return forwarded || (getConnInfo(c).remote.address ?? null);
-    },
-  });
+  const app = createNodeApp(deps);
 
   let server: Server | undefined;
   let purge: NodeJS.Timeout | undefined;
@@ -254,7 +242,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', shutdown);
 
   try {
-    const listening = await listen(app.fetch, { host: config.host, port: config.port, log, headers: fixedResponseHeaders(deps.config) });
+    const listening = await listenNodeApp(deps, app, { host: config.host, port: config.port });
     server = listening.server;
     log.log('info', 'listening', {
       url: listening.url,

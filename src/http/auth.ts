@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { getCookie } from 'hono/cookie';
 import { auth as parseBasicAuth } from 'hono/utils/basic-auth';
+import { parse as parseCookies } from 'hono/utils/cookie';
 import type { Config } from '../config';
 import type { Deps } from '../deps';
 import { validateSessionToken, type ValidatedSession } from '../domain/sessions/sessions';
@@ -21,20 +21,29 @@ export interface Credential {
  */
 export function readCredential(c: Context): Credential | 'malformed' | null {
   const header = c.req.header('authorization');
-  if (header !== undefined) {
-    const match = /^(\w+) +(\S+)\s*$/.exec(header);
+  const credential = bearerOrCookie(header, () => c.req.header('cookie'));
+  if (credential !== 'basic') return credential;
+  const basic = parseBasicAuth(c.req.raw);
+  if (!basic || basic.username !== 'token' || basic.password === '') return 'malformed';
+  return { token: basic.password, via: 'header' };
+}
+
+/**
+ * `readCredential` from the raw values of the Authorization and Cookie headers, for all but a
+ * Basic header, which is left to the caller (`basic`). Also read by the Node listener's cached
+ * session check (src/entry/node-session-check.ts), so both read a credential the same way.
+ */
+export function bearerOrCookie(authorization: string | undefined, cookie: () => string | undefined): Credential | 'malformed' | 'basic' | null {
+  if (authorization !== undefined) {
+    const match = /^(\w+) +(\S+)\s*$/.exec(authorization);
     if (!match) return 'malformed';
     const scheme = match[1]!.toLowerCase();
     if (scheme === 'bearer') return { token: match[2]!, via: 'header' };
-    if (scheme === 'basic') {
-      const basic = parseBasicAuth(c.req.raw);
-      if (!basic || basic.username !== 'token' || basic.password === '') return 'malformed';
-      return { token: basic.password, via: 'header' };
-    }
-    return 'malformed';
+    return scheme === 'basic' ? 'basic' : 'malformed';
   }
-  const cookie = getCookie(c, SESSION_COOKIE);
-  return cookie ? { token: cookie, via: 'cookie' } : null;
+  const header = cookie();
+  const token = header ? parseCookies(header, SESSION_COOKIE)[SESSION_COOKIE] : undefined;
+  return token ? { token, via: 'cookie' } : null;
 }
 
 /**

@@ -8,6 +8,16 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 const INCOMING_ID_MAX = 128;
 const NOT_ID_CHARACTER = /[^\w\-=]/;
 
+/** The request's id: the incoming `X-Request-Id` when it is a short token, else a new one. */
+export function requestIdFor(incoming: string | undefined, random: Deps['random']): string {
+  return incoming && incoming.length <= INCOMING_ID_MAX && !NOT_ID_CHARACTER.test(incoming) ? incoming : randomHex(random, 12);
+}
+
+/** The fields of a request's log line. */
+export function requestLogFields(requestId: string, method: string, path: string, status: number, started: number) {
+  return { requestId, method, path, status, durationMs: Math.round((performance.now() - started) * 100) / 100 };
+}
+
 /**
  * `X-Request-Id` and one JSON log line per request, in one middleware (the first of every
  * request, so it times and logs all of it).
@@ -26,9 +36,7 @@ export function requestLog(
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = performance.now();
-    const incoming = c.req.header(REQUEST_ID_HEADER);
-    const requestId =
-      incoming && incoming.length <= INCOMING_ID_MAX && !NOT_ID_CHARACTER.test(incoming) ? incoming : randomHex(deps.random, 12);
+    const requestId = requestIdFor(c.req.header(REQUEST_ID_HEADER), deps.random);
     c.set('requestId', requestId);
     if (presetHeader) presetHeader(c, REQUEST_ID_HEADER, requestId);
     else c.header(REQUEST_ID_HEADER, requestId);
@@ -43,13 +51,7 @@ export function requestLog(
           // an immutable response (passed through from fetch) keeps its headers
         }
       }
-      deps.log.log(status >= 500 ? 'error' : 'info', 'request', {
-        requestId,
-        method: c.req.method,
-        path: c.req.path,
-        status,
-        durationMs: Math.round((performance.now() - started) * 100) / 100,
-      });
+      deps.log.log(status >= 500 ? 'error' : 'info', 'request', requestLogFields(requestId, c.req.method, c.req.path, status, started));
     }
   };
 }
