@@ -36,6 +36,17 @@ async function post(server: RunningServer, path: string, body: unknown, headers:
   return { status: res.status, body: await res.json(), headers: res.headers };
 }
 
+/** The code the server printed for `email` (MAIL=log), once its log line is out; undefined after 5 s. */
+async function codeFromLog(server: RunningServer, email: string): Promise<string | undefined> {
+  const line = new RegExp(`"to":"${email.replace(/[.]/g, '\\.')}".*?sign-in code: (\\d{6})`);
+  for (let i = 0; i < 50; i++) {
+    const code = server.output().match(line)?.[1];
+    if (code) return code;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return undefined;
+}
+
 /** Sends `text` as is on a fresh connection and returns everything the server answers. */
 function rawRequest(port: number, text: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -109,11 +120,7 @@ describe('the Node server', () => {
     try {
       const email = 'warm-user@example.com';
       expect((await post(server, '/auth/verify', { email })).status).toBe(202);
-      let code: string | undefined;
-      for (let i = 0; i < 50 && !code; i++) {
-        code = server.output().match(/"to":"warm-user@example\.com".*?sign-in code: (\d{6})/)?.[1];
-        if (!code) await new Promise((r) => setTimeout(r, 100));
-      }
+      const code = await codeFromLog(server, email);
       const signIn = await post(server, '/auth/sessions', { method: 'otp', email, token: code });
       expect(signIn.status).toBe(201);
       const local = await t.signIn(email);
@@ -143,11 +150,7 @@ describe('the Node server', () => {
     try {
       const email = 'log-user@example.com';
       expect((await post(server, '/auth/verify', { email })).status).toBe(202);
-      let code: string | undefined;
-      for (let i = 0; i < 50 && !code; i++) {
-        code = server.output().match(/"to":"log-user@example\.com".*?sign-in code: (\d{6})/)?.[1];
-        if (!code) await new Promise((r) => setTimeout(r, 100));
-      }
+      const code = await codeFromLog(server, email);
       expect(code).toMatch(/^\d{6}$/);
       const signIn = await post(server, '/auth/sessions', { method: 'otp', email, token: code });
       expect(signIn.status).toBe(201);
