@@ -20,19 +20,21 @@ export interface ThisServerOptions {
 }
 
 /**
- * `npm start`'s node arguments, read from package.json: its V8 flags, then the script
- * (`exec node <flags> scripts/start-server.mjs`).
+ * `npm start`'s environment and node arguments, read from package.json: its variables, its V8
+ * flags, then the script (`[NAME=value …] exec node <flags> scripts/start-server.mjs`).
  */
-export function npmStartArgs(): { flags: string[]; script: string } {
+export function npmStartArgs(): { env: Record<string, string>; flags: string[]; script: string } {
   const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start ?? '';
-  const words = /^exec node (.+)$/.exec(start)?.[1]?.split(/\s+/);
-  if (!words) throw new Error(`package.json: the start script is not "exec node …": ${start}`);
-  return { flags: words.slice(0, -1), script: words.at(-1)! };
+  const match = /^((?:\w+=\S+ )*)exec node (.+)$/.exec(start);
+  if (!match) throw new Error(`package.json: the start script is not "[NAME=value …] exec node …": ${start}`);
+  const env = Object.fromEntries(match[1]!.trim().split(/\s+/).filter(Boolean).map((pair) => pair.split('=', 2) as [string, string]));
+  const words = match[2]!.split(/\s+/);
+  return { env, flags: words.slice(0, -1), script: words.at(-1)! };
 }
 
 /**
- * This server as `npm start` runs it (`scripts/start-server.mjs` with the V8 flags of the start
- * script: the esbuild bundle, built when stale), with rate limits off. A profiled run
+ * This server as `npm start` runs it (`scripts/start-server.mjs` with the variables and V8 flags
+ * of the start script: the esbuild bundle, built when stale), with rate limits off. A profiled run
  * (`nodeFlags`) runs the sources through tsx instead, with the same V8 flags, so that the
  * profile names this project's files and packages.
  */
@@ -51,7 +53,7 @@ export async function startThisServer(options: ThisServerOptions): Promise<Serve
     name: 'this',
     log: options.log,
     args: options.nodeFlags ? [...start.flags, ...options.nodeFlags, '--import', 'tsx', 'src/entry/node.ts'] : [...start.flags, start.script],
-    env,
+    env: { ...start.env, ...env },
     port,
     readyPath: '/healthz',
   });
