@@ -4,7 +4,6 @@ import type { Clock } from '../ports/clock';
 import { webHasher, type Hasher } from '../ports/hasher';
 import type { Random } from '../ports/random';
 
-
 /** The entry's hasher when it gave one (node:crypto on Node), else the Web-standard one. */
 const hasherOf = (deps: Pick<Deps, 'hasher'>): Hasher => deps.hasher ?? webHasher;
 

@@ -24,8 +24,9 @@ const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
  *   listener writes on every answer, and the log line of `requestLog`.
  *
  * Everything else (no entry, a wrong secret, a miss of any kind) returns false and the app
- * answers, reading the database as it always does. test/node-server.test.ts holds the answers
- * of both paths equal.
+ * answers, reading the database as it always does. test/node-session-check.test.ts holds the
+ * answers of both paths equal and checks which path answered what; test/node-server.test.ts
+ * does the same against the real process.
  */
 export function cachedSessionCheck(deps: Pick<Deps, 'clock' | 'sessionCache' | 'hasher' | 'random' | 'config' | 'log'>) {
   return (incoming: IncomingMessage, outgoing: ServerResponse): boolean => {
