@@ -11,7 +11,8 @@
 // signing key and AUTH_SECRET are made per DATA_DIR when the server starts. It is rebuilt with
 // the bundle's rules, when missing or older than a migration or package-lock.json, by a start
 // without DATABASE_URL.
-import { readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, renameSync, statSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -64,21 +65,12 @@ if (built < 0 || inputs.some((path) => modified(path) > built)) {
 const template = `${root}dist/server/pglite-template`;
 const templateInputs = [`${root}package-lock.json`, ...sources(`${root}drizzle`)];
 const templateBuilt = modified(`${template}/PG_VERSION`);
-// Only for a server that will use the embedded database: on PostgreSQL the template is never
-// read, and building it here would leave PGlite's memory in this process for its whole life.
+// Only for a server that will use the embedded database (on PostgreSQL the template is never
+// read), and in a process of its own (scripts/build-pglite-template.mjs): PGlite's memory while
+// it creates a database would otherwise stay in this server's process for its whole life.
 const embedded = !process.env.DATABASE_URL;
 if (embedded && (templateBuilt < 0 || templateInputs.some((path) => modified(path) > templateBuilt))) {
-  const { PGlite } = await import('@electric-sql/pglite');
-  const { drizzle } = await import('drizzle-orm/pglite');
-  const { migrate } = await import('drizzle-orm/pglite/migrator');
-  // Built aside and renamed into place, as the bundle is.
-  const partial = `${template}.${process.pid}.tmp`;
-  rmSync(partial, { recursive: true, force: true });
-  const db = await PGlite.create(partial);
-  await migrate(drizzle(db), { migrationsFolder: `${root}drizzle` });
-  await db.close();
-  rmSync(template, { recursive: true, force: true });
-  renameSync(partial, template);
+  execFileSync(process.execPath, [`${root}scripts/build-pglite-template.mjs`], { stdio: 'inherit' });
 }
 
 await import(pathToFileURL(bundle).href);
