@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { pkceAuthorization } from '../helpers/pkce';
 import { count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oauthGrants, oauthRefreshTokens } from '../../src/db/schema';
@@ -34,20 +34,10 @@ const token = (form: Record<string, string>) =>
 
 async function issueCode(account?: { token: string }) {
   account ??= await t.signIn();
-  const verifier = randomBytes(32).toString('base64url');
-  const query = new URLSearchParams({
-    response_type: 'code',
-    client_id: CLIENT.id,
-    redirect_uri: CLIENT.redirectUri,
-    scope: 'openid offline_access',
-    state: 's',
-    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-    code_challenge_method: 'S256',
-  });
+  const { query, redeem } = pkceAuthorization(CLIENT);
   const res = await t.app.request(`/oauth/authorize?${query}`, { headers: { cookie: `session=${account.token}` } });
   expect(res.status).toBe(302);
-  const code = new URL(res.headers.get('location')!).searchParams.get('code')!;
-  return { grant_type: 'authorization_code', code, redirect_uri: CLIENT.redirectUri, client_id: CLIENT.id, code_verifier: verifier };
+  return redeem(res.headers.get('location')!);
 }
 
 describe(`${N} concurrent requests`, () => {

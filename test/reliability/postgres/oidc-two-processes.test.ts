@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { pkceAuthorization } from '../../helpers/pkce';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueEmail } from '../../helpers/app';
 import { readAnswer } from '../../helpers/http';
@@ -43,19 +43,10 @@ async function signIn(server: RunningServer) {
 }
 
 async function codeFrom(server: RunningServer, token: string) {
-  const verifier = randomBytes(32).toString('base64url');
-  const query = new URLSearchParams({
-    response_type: 'code',
-    client_id: CLIENT.id,
-    redirect_uri: CLIENT.redirectUri,
-    scope: 'openid offline_access',
-    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-    code_challenge_method: 'S256',
-  });
+  const { query, redeem } = pkceAuthorization(CLIENT);
   const res = await send(server, 'GET', `/oauth/authorize?${query}`, { cookie: `session=${token}` });
   expect(res.status).toBe(302);
-  const code = new URL(res.headers.get('location')!).searchParams.get('code')!;
-  return { grant_type: 'authorization_code', code, redirect_uri: CLIENT.redirectUri, client_id: CLIENT.id, code_verifier: verifier };
+  return redeem(res.headers.get('location')!);
 }
 
 describe('the OpenID Connect provider on two processes', () => {
