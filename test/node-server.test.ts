@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:f
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext, ORIGIN } from './helpers/app';
 import { createTestDatabase, driver, type TestDatabase } from './helpers/db';
@@ -114,7 +115,7 @@ describe('the Node server', () => {
     }
   });
 
-  it('answers a warm session check (from the listener, before the app) with the headers and body the app gives', async () => {
+  it('answers warm session checks and websocket tokens (from the listener, before the app) with the headers and bodies the app gives', async () => {
     const server = await startNodeServer({ ...databaseEnv('warm'), ORIGIN, ISSUER: ORIGIN, MAIL: 'log' });
     const t = await createTestContext();
     try {
@@ -139,6 +140,21 @@ describe('the Node server', () => {
       // Each answered check has its log line, from whichever path answered it.
       for (let i = 0; i < 50 && !server.output().includes('"requestId":"warm-2"'); i++) await new Promise((r) => setTimeout(r, 100));
       for (let i = 0; i < 3; i++) expect(server.output()).toMatch(new RegExp(`"requestId":"warm-${i}","method":"GET","path":"/auth/sessions/current","status":200`));
+
+      // The session is warm: its websocket tokens are minted by the listener, and verify with the server's published keys.
+      const inProcessToken = await t.app.request('/v1/identity/websocket-token', { method: 'POST', headers: { authorization: `Bearer ${local.token}` } });
+      const keys = createRemoteJWKSet(new URL(`${server.url}/.well-known/jwks.json`));
+      for (let i = 0; i < 3; i++) {
+        const overHttp = await fetch(`${server.url}/v1/identity/websocket-token`, { method: 'POST', headers: { authorization: `Bearer ${signIn.body.token}`, 'x-request-id': `mint-${i}` } });
+        expect(overHttp.status).toBe(200);
+        expect(shape(overHttp.headers)).toEqual(shape(inProcessToken.headers));
+        const { token } = (await overHttp.json()) as { token: string };
+        const { payload } = await jwtVerify(token, keys, { issuer: ORIGIN, audience: 'spacetimedb' });
+        expect(payload).toMatchObject({ sub: signIn.body.user.id, hex_identity: signIn.body.user.identity, token_use: 'websocket' });
+        expect(payload.exp! - payload.iat!).toBe(60);
+      }
+      for (let i = 0; i < 50 && !server.output().includes('"requestId":"mint-2"'); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 3; i++) expect(server.output()).toMatch(new RegExp(`"requestId":"mint-${i}","method":"POST","path":"/v1/identity/websocket-token","status":200`));
     } finally {
       await t.close();
       expect(await server.stop()).toBe(0);

@@ -3,7 +3,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { createApp, fixedResponseHeaders } from '../app';
 import type { Deps } from '../deps';
 import { listen } from './node-http';
-import { cachedSessionCheck } from './node-session-check';
+import { cachedAnswers } from './node-cached-answers';
 
 /** The app as the Node server runs it: the options that say what Node's listener does for it. */
 export function createNodeApp(deps: Deps) {
@@ -24,8 +24,9 @@ export function createNodeApp(deps: Deps) {
 
 /**
  * Serves the app on host:port as the Node server does: the fixed headers set on every answer by
- * the listener, and the session checks the cache answers alone answered before the app.
+ * the listener, and the requests the session cache decides alone answered before the app
+ * (src/entry/node-cached-answers.ts).
  */
 export function listenNodeApp(deps: Deps, app: ReturnType<typeof createNodeApp>, at: { host: string; port: number }): Promise<{ server: Server; url: string }> {
-  return listen(app.fetch, { ...at, log: deps.log, headers: fixedResponseHeaders(deps.config), answerFirst: cachedSessionCheck(deps) });
+  return listen(app.fetch, { ...at, log: deps.log, headers: fixedResponseHeaders(deps.config), answerFirst: cachedAnswers(deps) });
 }

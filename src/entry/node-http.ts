@@ -56,8 +56,11 @@ export function listen(
     port: number;
     log: Logger;
     headers?: Record<string, string>;
-    /** Answers a request before the app when it can (returns true), after the fixed headers are set. */
-    answerFirst?: (incoming: IncomingMessage, outgoing: ServerResponse) => boolean;
+    /**
+     * Takes a request before the app when it can answer it (returns true), after the fixed
+     * headers are set; one it took and then cannot answer it hands to `app`.
+     */
+    answerFirst?: (incoming: IncomingMessage, outgoing: ServerResponse, app: RequestListener) => boolean;
   },
 ): Promise<{ server: Server; url: string }> {
   const { host, port, log } = options;
@@ -68,7 +71,7 @@ export function listen(
   const answerFirst = options.answerFirst;
   const listener: RequestListener = (incoming, outgoing) => {
     for (const [name, value] of fixed) outgoing.setHeader(name, value);
-    if (answerFirst?.(incoming, outgoing)) return;
+    if (answerFirst?.(incoming, outgoing, handle)) return;
     return handle(incoming, outgoing);
   };
   // Node's own refusal of a request without Host has no body; the listener's has the contract's.

@@ -31,7 +31,7 @@ export function readCredential(c: Context): Credential | 'malformed' | null {
 /**
  * `readCredential` from the raw values of the Authorization and Cookie headers, for all but a
  * Basic header, which is left to the caller (`basic`). Also read by the Node listener's cached
- * session check (src/entry/node-session-check.ts), so both read a credential the same way.
+ * answers (src/entry/node-cached-answers.ts), so both read a credential the same way.
  */
 export function bearerOrCookie(authorization: string | undefined, cookie: () => string | undefined): Credential | 'malformed' | 'basic' | null {
   if (authorization !== undefined) {

@@ -1,0 +1,113 @@
+import type { IncomingHttpHeaders, IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Deps } from '../deps';
+import { peekCachedSession, type SessionAuth } from '../domain/sessions/sessions';
+import { mintWebsocketToken } from '../domain/spacetime/tokens';
+import { bearerOrCookie } from '../http/auth';
+import { currentSessionBody } from '../http/present';
+import { REQUEST_ID_HEADER, requestIdFor, requestLogFields } from '../http/request-log';
+
+const SESSION_PATH = '/auth/sessions/current';
+/** Both names of the route: SpacetimeDB's current one and its pre-1.0 one. */
+const WEBSOCKET_TOKEN_PATHS = new Set(['/v1/identity/websocket-token', '/identity/websocket_token']);
+/** A Host header @hono/node-server takes as it is (its own test); any other goes through the app, which may refuse it. */
+const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
+
+type AnswerDeps = Pick<Deps, 'clock' | 'sessionCache' | 'hasher' | 'random' | 'config' | 'log' | 'db' | 'signer'>;
+
+/**
+ * The two requests a hot session sends most, answered by Node's listener before the app when the
+ * session cache decides them alone:
+ *
+ * - `GET /auth/sessions/current`, which every client polls, by Bearer token or session cookie;
+ * - `POST /v1/identity/websocket-token` (and `/identity/websocket_token`), which a SpacetimeDB
+ *   client sends before every WebSocket connection, by Bearer token and without a body.
+ *
+ * It answers only what the app would answer the same way, from the same parts:
+ *
+ * - exactly that method and path, no query string, a plain Host header, no `Origin` (a CORS
+ *   answer has more headers), and the credential read as `readCredential` reads it. A state
+ *   change by cookie (the token route) is left to the app and its CSRF rule, as is an identity
+ *   token (a JWT), which `peekCachedSession` never takes for a session;
+ * - a session that `peekCachedSession` finds live in the cache, with the right secret and not
+ *   due to slide (so no write, no cookie to re-send); revocations reach the cache as they reach
+ *   the app's check, which trusts the same entries;
+ * - the body of `currentSessionBody`, or the token of `mintWebsocketToken`; the request id of
+ *   `requestIdFor`, the fixed headers the listener writes on every answer, and the log line of
+ *   `requestLog`.
+ *
+ * Everything else (no entry, a wrong secret, a miss of any kind) returns false and the app
+ * answers, reading the database as it always does; so does a token that fails to be minted,
+ * which the app then answers with its own error handling (the request has no body to have read).
+ * test/node-cached-answers.test.ts holds the answers of both paths equal and checks which path
+ * answered what; test/node-server.test.ts does the same against the real process.
+ */
+export function cachedAnswers(deps: AnswerDeps) {
+  return (incoming: IncomingMessage, outgoing: ServerResponse, app: RequestListener): boolean => {
+    const { method, url, headers } = incoming;
+    if (method === 'GET' && url === SESSION_PATH) return answerSessionCheck(deps, headers, outgoing);
+    if (method === 'POST' && url !== undefined && WEBSOCKET_TOKEN_PATHS.has(url)) return answerWebsocketToken(deps, incoming, outgoing, app);
+    return false;
+  };
+}
+
+/** The live cached session of a request the listener may answer, or null. */
+function cachedCaller(deps: AnswerDeps, headers: IncomingHttpHeaders, cookie: boolean): SessionAuth | null {
+  if (headers.origin !== undefined || headers.host === undefined || !PLAIN_HOST.test(headers.host)) return null;
+  const credential = bearerOrCookie(headers.authorization, () => (cookie ? headers.cookie : undefined));
+  if (credential === null || typeof credential === 'string') return null;
+  return peekCachedSession(deps, credential.token);
+}
+
+function requestIdOf(deps: AnswerDeps, headers: IncomingHttpHeaders): string {
+  const incomingId = headers[REQUEST_ID_HEADER];
+  return requestIdFor(typeof incomingId === 'string' ? incomingId : undefined, deps.random);
+}
+
+function answerJson(deps: AnswerDeps, outgoing: ServerResponse, requestId: string, method: string, path: string, body: string, started: number): void {
+  outgoing.setHeader(REQUEST_ID_HEADER, requestId);
+  outgoing.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  outgoing.end(body);
+  deps.log.log('info', 'request', requestLogFields(requestId, method, path, 200, started));
+}
+
+function answerSessionCheck(deps: AnswerDeps, headers: IncomingHttpHeaders, outgoing: ServerResponse): boolean {
+  const started = performance.now();
+  let body: string;
+  let requestId: string;
+  try {
+    const auth = cachedCaller(deps, headers, true);
+    if (!auth) return false;
+    body = currentSessionBody(deps.config, auth.session, auth.user);
+    requestId = requestIdOf(deps, headers);
+  } catch {
+    // Whatever went wrong, the app answers it, with its error handling.
+    return false;
+  }
+  answerJson(deps, outgoing, requestId, 'GET', SESSION_PATH, body, started);
+  return true;
+}
+
+function answerWebsocketToken(deps: AnswerDeps, incoming: IncomingMessage, outgoing: ServerResponse, app: RequestListener): boolean {
+  const started = performance.now();
+  const headers = incoming.headers;
+  // A body (framed by either header) is the app's to read and limit.
+  if (headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0')) return false;
+  let auth: SessionAuth | null;
+  let requestId: string;
+  try {
+    auth = cachedCaller(deps, headers, false);
+    if (!auth) return false;
+    requestId = requestIdOf(deps, headers);
+  } catch {
+    return false;
+  }
+  const path = incoming.url!;
+  mintWebsocketToken(deps, { user: auth.user, claims: null }).then(
+    (result) => {
+      if (!result.ok) return void app(incoming, outgoing);
+      answerJson(deps, outgoing, requestId, 'POST', path, JSON.stringify({ token: result.token }), started);
+    },
+    () => void app(incoming, outgoing),
+  );
+  return true;
+}
