@@ -34,14 +34,15 @@ beforeAll(async () => {
   t = await createTestContext({ ORIGIN }, { sessionCache: cache, hasher: nodeHasher });
   const deps = { ...t.deps, signer, log: { log: (_level: string, msg: string, fields?: LogFields) => void (msg === 'request' && lines.push(fields!)) } };
   // listenNodeApp's listener, with its answer-first hook spied on: the same function, its verdicts recorded.
-  const take = cachedAnswers(deps);
+  const headers = fixedResponseHeaders(deps.config);
+  const take = cachedAnswers(deps, headers);
   const answerFirst: typeof take = (incoming, outgoing, app) => {
     const first = take(incoming, outgoing, app);
     answered.push(first);
     return first;
   };
   const app = createNodeApp(deps);
-  ({ server, url } = await listen(app.fetch, { host: '127.0.0.1', port: 0, log: deps.log, headers: fixedResponseHeaders(deps.config), answerFirst }));
+  ({ server, url } = await listen(app.fetch, { host: '127.0.0.1', port: 0, log: deps.log, headers, answerFirst }));
 });
 
 afterAll(async () => {

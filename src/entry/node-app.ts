@@ -28,5 +28,6 @@ export function createNodeApp(deps: Deps) {
  * (src/entry/node-cached-answers.ts).
  */
 export function listenNodeApp(deps: Deps, app: ReturnType<typeof createNodeApp>, at: { host: string; port: number }): Promise<{ server: Server; url: string }> {
-  return listen(app.fetch, { ...at, log: deps.log, headers: fixedResponseHeaders(deps.config), answerFirst: cachedAnswers(deps) });
+  const headers = fixedResponseHeaders(deps.config);
+  return listen(app.fetch, { ...at, log: deps.log, headers, answerFirst: cachedAnswers(deps, headers) });
 }

@@ -32,8 +32,8 @@ type AnswerDeps = Pick<Deps, 'clock' | 'sessionCache' | 'hasher' | 'random' | 'c
  *   due to slide (so no write, no cookie to re-send); revocations reach the cache as they reach
  *   the app's check, which trusts the same entries;
  * - the body of `currentSessionBody`, or the token of `mintWebsocketToken`; the request id of
- *   `requestIdFor`, the fixed headers the listener writes on every answer, and the log line of
- *   `requestLog`.
+ *   `requestIdFor`, the fixed headers the listener writes on every answer (given here, and
+ *   written with the answer's own in one `writeHead`), and the log line of `requestLog`.
  *
  * Everything else (no entry, a wrong secret, a miss of any kind) returns false and the app
  * answers, reading the database as it always does; so does a token that fails to be minted,
@@ -41,13 +41,21 @@ type AnswerDeps = Pick<Deps, 'clock' | 'sessionCache' | 'hasher' | 'random' | 'c
  * test/node-cached-answers.test.ts holds the answers of both paths equal and checks which path
  * answered what; test/node-server.test.ts does the same against the real process.
  */
-export function cachedAnswers(deps: AnswerDeps) {
+export function cachedAnswers(deps: AnswerDeps, fixedHeaders: Record<string, string>) {
+  // Written with each answer's own in one `writeHead`: no `setHeader` (and its bookkeeping) per header.
+  const answer: Answer = { deps, fixedHeaders: Object.entries(fixedHeaders).flat() };
   return (incoming: IncomingMessage, outgoing: ServerResponse, app: RequestListener): boolean => {
     const { method, url, headers } = incoming;
-    if (method === 'GET' && url === SESSION_PATH) return answerSessionCheck(deps, headers, outgoing);
-    if (method === 'POST' && url !== undefined && WEBSOCKET_TOKEN_PATHS.has(url)) return answerWebsocketToken(deps, incoming, outgoing, app);
+    if (method === 'GET' && url === SESSION_PATH) return answerSessionCheck(answer, headers, outgoing);
+    if (method === 'POST' && url !== undefined && WEBSOCKET_TOKEN_PATHS.has(url)) return answerWebsocketToken(answer, incoming, outgoing, app);
     return false;
   };
+}
+
+interface Answer {
+  deps: AnswerDeps;
+  /** The listener's fixed headers, as names and values in turn. */
+  fixedHeaders: string[];
 }
 
 /** The live cached session of a request the listener may answer, or null. */
@@ -63,15 +71,15 @@ function requestIdOf(deps: AnswerDeps, headers: IncomingHttpHeaders): string {
   return requestIdFor(typeof incomingId === 'string' ? incomingId : undefined, deps.random);
 }
 
-function answerJson(deps: AnswerDeps, outgoing: ServerResponse, requestId: string, method: string, path: string, body: string, started: number): void {
-  outgoing.setHeader(REQUEST_ID_HEADER, requestId);
-  outgoing.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+function answerJson(answer: Answer, outgoing: ServerResponse, requestId: string, method: string, path: string, body: string, started: number): void {
+  outgoing.writeHead(200, answer.fixedHeaders.concat('Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(body)), REQUEST_ID_HEADER, requestId));
   outgoing.end(body);
-  deps.log.log('info', 'request', requestLogFields(requestId, method, path, 200, started));
+  answer.deps.log.log('info', 'request', requestLogFields(requestId, method, path, 200, started));
 }
 
-function answerSessionCheck(deps: AnswerDeps, headers: IncomingHttpHeaders, outgoing: ServerResponse): boolean {
+function answerSessionCheck(answer: Answer, headers: IncomingHttpHeaders, outgoing: ServerResponse): boolean {
   const started = performance.now();
+  const deps = answer.deps;
   let body: string;
   let requestId: string;
   try {
@@ -83,12 +91,13 @@ function answerSessionCheck(deps: AnswerDeps, headers: IncomingHttpHeaders, outg
     // Whatever went wrong, the app answers it, with its error handling.
     return false;
   }
-  answerJson(deps, outgoing, requestId, 'GET', SESSION_PATH, body, started);
+  answerJson(answer, outgoing, requestId, 'GET', SESSION_PATH, body, started);
   return true;
 }
 
-function answerWebsocketToken(deps: AnswerDeps, incoming: IncomingMessage, outgoing: ServerResponse, app: RequestListener): boolean {
+function answerWebsocketToken(answer: Answer, incoming: IncomingMessage, outgoing: ServerResponse, app: RequestListener): boolean {
   const started = performance.now();
+  const deps = answer.deps;
   const headers = incoming.headers;
   // A body (framed by either header) is the app's to read and limit.
   if (headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0')) return false;
@@ -105,7 +114,7 @@ function answerWebsocketToken(deps: AnswerDeps, incoming: IncomingMessage, outgo
   mintWebsocketToken(deps, { user: auth.user, claims: null }).then(
     (result) => {
       if (!result.ok) return void app(incoming, outgoing);
-      answerJson(deps, outgoing, requestId, 'POST', path, JSON.stringify({ token: result.token }), started);
+      answerJson(answer, outgoing, requestId, 'POST', path, JSON.stringify({ token: result.token }), started);
     },
     () => void app(incoming, outgoing),
   );

@@ -57,8 +57,9 @@ export function listen(
     log: Logger;
     headers?: Record<string, string>;
     /**
-     * Takes a request before the app when it can answer it (returns true), after the fixed
-     * headers are set; one it took and then cannot answer it hands to `app`.
+     * Takes a request before the app when it can answer it (returns true), and then writes all
+     * of its answer's headers itself, the fixed ones included; one it took and then cannot
+     * answer it hands to `app`, which sets the fixed headers as for any request.
      */
     answerFirst?: (incoming: IncomingMessage, outgoing: ServerResponse, app: RequestListener) => boolean;
   },
@@ -68,12 +69,16 @@ export function listen(
   // Set on the Node response before the app runs: the headers the adapter writes from the
   // app's answer are set over them, so a route's own header of the same name wins.
   const fixed = Object.entries(options.headers ?? {});
-  const answerFirst = options.answerFirst;
-  const listener: RequestListener = (incoming, outgoing) => {
+  const toApp: RequestListener = (incoming, outgoing) => {
     for (const [name, value] of fixed) outgoing.setHeader(name, value);
-    if (answerFirst?.(incoming, outgoing, handle)) return;
     return handle(incoming, outgoing);
   };
+  const answerFirst = options.answerFirst;
+  const listener: RequestListener = answerFirst
+    ? (incoming, outgoing) => {
+        if (!answerFirst(incoming, outgoing, toApp)) toApp(incoming, outgoing);
+      }
+    : toApp;
   // Node's own refusal of a request without Host has no body; the listener's has the contract's.
   const server = createServer({ requireHostHeader: false }, listener);
   server.on('clientError', answerParserError);
