@@ -111,12 +111,15 @@ function answerWebsocketToken(answer: Answer, incoming: IncomingMessage, outgoin
     return false;
   }
   const path = incoming.url!;
-  mintWebsocketToken(deps, { user: auth.user, claims: null }).then(
-    (result) => {
-      if (!result.ok) return void app(incoming, outgoing);
-      answerJson(answer, outgoing, requestId, 'POST', path, JSON.stringify({ token: result.token }), started);
-    },
-    () => void app(incoming, outgoing),
-  );
+  mintWebsocketToken(deps, { user: auth.user, claims: null })
+    .then(
+      (result) => {
+        if (!result.ok) return void app(incoming, outgoing);
+        answerJson(answer, outgoing, requestId, 'POST', path, JSON.stringify({ token: result.token }), started);
+      },
+      () => void app(incoming, outgoing),
+    )
+    // Writing the answer failed (the connection is gone, say): logged, never an unhandled rejection.
+    .catch((error: unknown) => deps.log.log('error', 'unhandled error', { error: String(error) }));
   return true;
 }
