@@ -27,7 +27,8 @@ const cache = createMemorySessionCache({ ttlMs: HOUR, maxEntries: 100, now: () =
 /** Signatures still to fail: node:crypto's signer otherwise. */
 let failingSignatures = 0;
 const signer: typeof nodeSigner = {
-  es256: (key, data) => (failingSignatures > 0 ? (failingSignatures--, Promise.reject(new Error('signer down'))) : nodeSigner.es256(key, data)),
+  es256Jws: (key, header, payload) =>
+    failingSignatures > 0 ? (failingSignatures--, Promise.reject(new Error('signer down'))) : nodeSigner.es256Jws(key, header, payload),
 };
 
 beforeAll(async () => {

@@ -9,16 +9,39 @@ const signers: Record<string, Signer> = { webcrypto: webSigner, 'node:crypto': n
 const ES256 = { name: 'ECDSA', hash: 'SHA-256' } as const;
 
 describe('ES256 signers', () => {
-  it('sign as JWS wants (r || s, 64 bytes), verifiable by WebCrypto, with a fresh signature each time', async () => {
+  it('make compact JWS (r || s, 64 bytes), verifiable by WebCrypto, with a fresh signature each time', async () => {
     const { privateKey, publicKey } = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify'])) as CryptoKeyPair;
-    const data = new TextEncoder().encode('header.payload');
+    const header = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'JWT' })).toString('base64url');
+    const payload = JSON.stringify({ sub: 'ünïcode ✓', n: 1 });
     for (const [name, signer] of Object.entries(signers)) {
-      const [a, b] = await Promise.all([signer.es256(privateKey, data), signer.es256(privateKey, data)]);
-      expect(a.byteLength, name).toBe(64);
-      expect(await crypto.subtle.verify(ES256, publicKey, a as BufferSource, data), name).toBe(true);
-      expect(await crypto.subtle.verify(ES256, publicKey, b as BufferSource, data), name).toBe(true);
-      expect(Buffer.from(a).equals(Buffer.from(b)), name).toBe(false);
-      expect(await crypto.subtle.verify(ES256, publicKey, a as BufferSource, new TextEncoder().encode('header.payloaD')), name).toBe(false);
+      const [a, b] = await Promise.all([signer.es256Jws(privateKey, header, payload), signer.es256Jws(privateKey, header, payload)]);
+      for (const jws of [a, b]) {
+        const [h, p, signature] = jws.split('.') as [string, string, string];
+        expect(h, name).toBe(header);
+        expect(Buffer.from(p, 'base64url').toString(), name).toBe(payload);
+        expect(Buffer.from(signature, 'base64url').byteLength, name).toBe(64);
+        expect(await crypto.subtle.verify(ES256, publicKey, Buffer.from(signature, 'base64url'), new TextEncoder().encode(`${h}.${p}`)), name).toBe(true);
+        expect(await crypto.subtle.verify(ES256, publicKey, Buffer.from(signature, 'base64url'), new TextEncoder().encode(`${h}.${p}x`)), name).toBe(false);
+      }
+      expect(a, name).not.toBe(b);
+    }
+  });
+
+  it('node:crypto: signatures asked for in one turn of the event loop are made together, each its own, and a failing one fails alone', async () => {
+    const { privateKey, publicKey } = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify'])) as CryptoKeyPair;
+    const header = Buffer.from('{"alg":"ES256"}').toString('base64url');
+    // A public key cannot sign: node:crypto refuses it, for that signature only.
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, (_, i) => nodeSigner.es256Jws(i === 17 ? publicKey : privateKey, header, JSON.stringify({ i }))),
+    );
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
+    expect(results[17]!.status).toBe('rejected');
+    for (const [i, result] of results.entries()) {
+      if (i === 17) continue;
+      expect(result.status).toBe('fulfilled');
+      const [h, p, signature] = (result as PromiseFulfilledResult<string>).value.split('.') as [string, string, string];
+      expect(JSON.parse(Buffer.from(p, 'base64url').toString())).toEqual({ i });
+      expect(await crypto.subtle.verify(ES256, publicKey, Buffer.from(signature, 'base64url'), new TextEncoder().encode(`${h}.${p}`))).toBe(true);
     }
   });
 

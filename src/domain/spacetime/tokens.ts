@@ -67,18 +67,15 @@ const encodedHeaders = new Map<string, string>();
 
 /**
  * The claims as a JWT: a JWS in compact serialization (RFC 7515, section 7.1), ES256 under the
- * current key, as jose's `SignJWT` writes it, with the header encoded once per key and the
- * signature straight from the signer (WebCrypto, or node:crypto on the thread pool on Node; its
- * synchronous signing measured slower: the event loop is the bottleneck).
+ * current key, as jose's `SignJWT` writes it, with the header encoded once per key and the rest
+ * made by the signer (WebCrypto, or node:crypto on the thread pool on Node; its synchronous
+ * signing measured slower: the event loop is the bottleneck).
  */
 async function sign(deps: TokenDeps, claims: JWTPayload): Promise<string> {
   const key = await getSigningKey(deps);
   let header = encodedHeaders.get(key.kid);
   if (header === undefined) encodedHeaders.set(key.kid, (header = base64url.encode(JSON.stringify({ alg: SIGNING_ALG, typ: 'JWT', kid: key.kid }))));
-  // jose's base64url (native btoa underneath) is several times faster than a JavaScript loop over the bytes.
-  const input = `${header}.${base64url.encode(JSON.stringify(claims))}`;
-  const signature = await (deps.signer ?? webSigner).es256(key.privateKey, encoder.encode(input));
-  return `${input}.${base64url.encode(signature)}`;
+  return (deps.signer ?? webSigner).es256Jws(key.privateKey, header, JSON.stringify(claims));
 }
 
 /** A long-lived identity token for the account (no `exp`, as SpacetimeDB mints them). */
