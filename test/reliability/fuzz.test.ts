@@ -61,7 +61,7 @@ describe('fuzzing the in-process app', () => {
   let t: TestContext;
   // Admin accounts to sign in as (a fuzzed sign-out may end one; each address has its own send limit).
   const adminEmails = Array.from({ length: 40 }, () => uniqueEmail('fuzz-admin'));
-  const known: Known = { sessionTokens: [], owned: [], identityTokens: [], ids: [], origin: ORIGIN };
+  const known: Known = { sessionTokens: [], owned: [], ownedProfiles: [], identityTokens: [], ids: [], origin: ORIGIN };
 
   beforeAll(async () => {
     t = await createTestContext({ ADMIN_EMAILS: adminEmails.join(',') });
@@ -81,10 +81,12 @@ describe('fuzzing the in-process app', () => {
     // A returning account may hold its five profiles already (the fuzzer creates some).
     const handle = `fz${Math.random().toString(36).slice(2, 12)}`;
     const profile = await t.request('POST', '/identities', { token, body: { displayName: 'Fuzz', handle } });
-    if (profile.status === 201) owned.push(profile.body.identity.id);
+    const profileIds = profile.status === 201 ? [profile.body.identity.id as string] : [];
+    owned.push(...profileIds);
     known.ids.push(...owned);
     known.sessionTokens[slot] = token;
     known.owned[slot] = owned;
+    known.ownedProfiles![slot] = profileIds;
   }
 
   it(`answers ${IN_PROCESS_REQUESTS} generated requests without a 5xx, every error in the contract's shape`, async () => {

@@ -43,6 +43,11 @@ export interface Known {
   sessionTokens: string[];
   /** `owned[i]`: ids of rows that belong to the account of `sessionTokens[i]` (its user, session, profiles). */
   owned: string[][];
+  /**
+   * `ownedProfiles[i]`: the ids of those that are profiles, which an `{identityId}` of the
+   * account's own is drawn from (any owned id would mostly be a 404 there).
+   */
+  ownedProfiles?: string[][];
   identityTokens: string[];
   /** Ids of real rows (sessions, users, profiles) and real SpacetimeDB identities, for path parameters. */
   ids: string[];
@@ -466,6 +471,7 @@ function wellFormed(op: Operation, known: Known) {
   // Arbitraries are built once, here; the pool (which may be refilled) is read only when a value is mapped.
   const params = op.pathParams.map((p) =>
     fc.record({
+      name: fc.constant(p.name),
       from: fc.constantFrom('schema', 'mine', 'mine', 'any'),
       schema: fromSchema(p.schema, p.name).map((v) => pathSegment(String(v))),
       pick: fc.nat(),
@@ -489,10 +495,12 @@ function wellFormed(op: Operation, known: Known) {
     .map((r) => {
       const slot = r.account % known.sessionTokens.length;
       const token = known.sessionTokens[slot]!;
-      const mine = known.owned[slot] ?? [];
+      const owned = known.owned[slot] ?? [];
+      const profiles = known.ownedProfiles?.[slot] ?? [];
       let i = 0;
       const path = op.path.replace(/\{[^}]+\}/g, () => {
         const p = r.params[i++]!;
+        const mine = p.name === 'identityId' && profiles.length > 0 ? profiles : owned;
         if (p.from === 'mine' && mine.length > 0) return mine[p.pick % mine.length]!;
         if (p.from === 'any' && known.ids.length > 0) return known.ids[p.pick % known.ids.length]!;
         return p.schema;
