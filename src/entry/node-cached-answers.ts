@@ -58,17 +58,18 @@ interface Answer {
   fixedHeaders: string[];
 }
 
-/** The live cached session of a request the listener may answer, or null. */
-function cachedCaller(deps: AnswerDeps, headers: IncomingHttpHeaders, cookie: boolean): SessionAuth | null {
+/**
+ * The live cached session of a request the listener may answer, and the request id of its
+ * answer; null for anything else. `cookie`: whether the session cookie counts as a credential.
+ */
+function cachedRequest(deps: AnswerDeps, headers: IncomingHttpHeaders, cookie: boolean): { auth: SessionAuth; requestId: string } | null {
   if (headers.origin !== undefined || headers.host === undefined || !PLAIN_HOST.test(headers.host)) return null;
   const credential = bearerOrCookie(headers.authorization, () => (cookie ? headers.cookie : undefined));
   if (credential === null || typeof credential === 'string') return null;
-  return peekCachedSession(deps, credential.token);
-}
-
-function requestIdOf(deps: AnswerDeps, headers: IncomingHttpHeaders): string {
+  const auth = peekCachedSession(deps, credential.token);
+  if (!auth) return null;
   const incomingId = headers[REQUEST_ID_HEADER];
-  return requestIdFor(typeof incomingId === 'string' ? incomingId : undefined, deps.random);
+  return { auth, requestId: requestIdFor(typeof incomingId === 'string' ? incomingId : undefined, deps.random) };
 }
 
 function answerJson(answer: Answer, outgoing: ServerResponse, requestId: string, method: string, path: string, body: string, started: number): void {
@@ -80,13 +81,13 @@ function answerJson(answer: Answer, outgoing: ServerResponse, requestId: string,
 function answerSessionCheck(answer: Answer, headers: IncomingHttpHeaders, outgoing: ServerResponse): boolean {
   const started = performance.now();
   const deps = answer.deps;
-  let body: string;
   let requestId: string;
+  let body: string;
   try {
-    const auth = cachedCaller(deps, headers, true);
-    if (!auth) return false;
-    body = currentSessionBody(deps.config, auth.session, auth.user);
-    requestId = requestIdOf(deps, headers);
+    const cached = cachedRequest(deps, headers, true);
+    if (!cached) return false;
+    requestId = cached.requestId;
+    body = currentSessionBody(deps.config, cached.auth.session, cached.auth.user);
   } catch {
     // Whatever went wrong, the app answers it, with its error handling.
     return false;
@@ -101,15 +102,14 @@ function answerWebsocketToken(answer: Answer, incoming: IncomingMessage, outgoin
   const headers = incoming.headers;
   // A body (framed by either header) is the app's to read and limit.
   if (headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0')) return false;
-  let auth: SessionAuth | null;
-  let requestId: string;
+  let cached: ReturnType<typeof cachedRequest>;
   try {
-    auth = cachedCaller(deps, headers, false);
-    if (!auth) return false;
-    requestId = requestIdOf(deps, headers);
+    cached = cachedRequest(deps, headers, false);
   } catch {
     return false;
   }
+  if (!cached) return false;
+  const { auth, requestId } = cached;
   const path = incoming.url!;
   mintWebsocketToken(deps, { user: auth.user, claims: null })
     .then(
