@@ -1,4 +1,4 @@
-import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { and, eq, sql, type SQL, type WithSubquery } from 'drizzle-orm';
 import { rateLimits } from '../db/schema';
 import type { Executor } from '../db/database';
 import type { Deps } from '../deps';
@@ -36,20 +36,35 @@ export async function hitRateLimit(
   executor: Executor = deps.db,
 ): Promise<RateLimitDecision> {
   const now = deps.clock.now();
+  const [admitted] = await rateLimitHitQuery(executor, rule, now);
+  if (admitted) return { allowed: true, hit: { key: rule.key, at: now } };
+  return { allowed: false, retryAfter: await rateLimitRetryAfter(executor, rule, now) };
+}
+
+/**
+ * The upsert of `hitRateLimit`, returning the key when the hit is admitted, to run alone or as
+ * part of another statement (a CTE). With `onlyIf`, a CTE of that statement, the hit is counted
+ * only when that CTE has a row.
+ */
+export function rateLimitHitQuery(executor: Executor, rule: RateLimitRule, now: Date, onlyIf?: WithSubquery) {
   const since = new Date(now.getTime() - rule.windowMs);
-  const resetAt = new Date(now.getTime() + rule.windowMs);
-  const [admitted] = await executor
+  const resetAt = timestamptz(new Date(now.getTime() + rule.windowMs));
+  // The columns in the table's order: key, hits, reset_at.
+  const row = sql`select ${rule.key}, array[${timestamptz(now)}], ${resetAt}${onlyIf ? sql` from ${onlyIf}` : sql``}`;
+  return executor
     .insert(rateLimits)
-    .values({ key: rule.key, hits: sql`array[${timestamptz(now)}]`, resetAt })
+    .select(row)
     .onConflictDoUpdate({
       target: rateLimits.key,
       set: { hits: sql`${liveHits(since)} || ${timestamptz(now)}`, resetAt },
       setWhere: sql`cardinality(${liveHits(since)}) < ${rule.limit}`,
     })
     .returning({ key: rateLimits.key });
-  if (admitted) return { allowed: true, hit: { key: rule.key, at: now } };
+}
 
-  // Refused: the limit opens again when the oldest hit in the window leaves it.
+/** Seconds until a refused limit admits a hit again: when the oldest hit in the window leaves it. */
+export async function rateLimitRetryAfter(executor: Executor, rule: RateLimitRule, now: Date): Promise<number> {
+  const since = new Date(now.getTime() - rule.windowMs);
   const [row] = await executor
     .select({
       oldest: sql<number | null>`(select extract(epoch from min(h)) * 1000 from unnest(${rateLimits.hits}) as h where h > ${timestamptz(since)})`.mapWith(
@@ -59,7 +74,7 @@ export async function hitRateLimit(
     .from(rateLimits)
     .where(eq(rateLimits.key, rule.key));
   const opensAt = row?.oldest != null ? row.oldest + rule.windowMs : now.getTime();
-  return { allowed: false, retryAfter: Math.max(1, Math.ceil((opensAt - now.getTime()) / 1000)) };
+  return Math.max(1, Math.ceil((opensAt - now.getTime()) / 1000));
 }
 
 /** Gives one admitted hit back, e.g. when what it was reserved for turned out not to count. */

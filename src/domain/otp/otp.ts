@@ -4,7 +4,7 @@ import { otpCodes } from '../../db/schema';
 import type { Deps } from '../../deps';
 import { constantTimeEqual, hmacSha256Hex, randomDigits } from '../crypto';
 import { clientRateLimitKey } from '../client-address';
-import { clearRateLimitQuery, hitRateLimit } from '../rate-limit';
+import { clearRateLimitQuery, hitRateLimit, rateLimitHitQuery, rateLimitRetryAfter } from '../rate-limit';
 import { signInCodeMail } from '../../mail/templates';
 import { sendMail } from '../notices/notices';
 import { fail, type Failure, type Result } from '../result';
@@ -84,40 +84,42 @@ export interface MatchedCode {
 }
 
 /**
- * Checks `code` against the email's live code. In one transaction, committed before the
- * comparison, a try is reserved on the live code (at most 5 per code; the row stays locked)
- * and then charged to the email (at most 10 per hour, whatever the number of codes sent), so
- * parallel guesses see exact budgets, and a guess with no live code costs the email nothing
- * (its charge is rolled back).
+ * Checks `code` against the email's live code. One statement, committed before the comparison,
+ * locks the live code, charges a try to the email (at most 10 per hour, whatever the number of
+ * codes sent) and, when the email's budget admits it, reserves the try on the code (at most 5 per
+ * code). So parallel guesses see exact budgets; a guess with no live code costs the email nothing,
+ * and one the email's budget refuses costs the code nothing.
  * A match is not spent yet: `spendCode` does that.
  */
 export async function checkCode(deps: Deps, email: string, code: string): Promise<{ ok: true; matched: MatchedCode } | CodeRejection> {
   const now = deps.clock.now();
-  const budgetKey = emailBudgetKey(email);
-  const reservation = await deps.db.transaction(async (tx) => {
-    // The try first, then the charge: the code's row is locked before the budget's, in the
-    // order a spend takes them (`spendCode`). Sent together, the two statements could reach
-    // PostgreSQL in either order, and a spend racing this reservation then deadlocked.
-    const [reserved] = await tx
+  const budget = { key: emailBudgetKey(email), limit: MAX_TRIES_PER_EMAIL, windowMs: HOUR_MS };
+  const db = deps.db;
+  // The code's row is locked before the budget's, in the order a spend takes them (`spendCode`):
+  // the charge reads `live`, and the try waits on the charge.
+  const live = db.$with('live').as(
+    db
+      .select({ email: otpCodes.email })
+      .from(otpCodes)
+      .where(and(eq(otpCodes.email, email), lt(otpCodes.attempts, MAX_TRIES_PER_CODE), gt(otpCodes.expiresAt, now)))
+      .for('update'),
+  );
+  const charged = db.$with('charged').as(rateLimitHitQuery(db, budget, now, live));
+  const reserved = db.$with('reserved').as(
+    db
       .update(otpCodes)
       .set({ attempts: sql`${otpCodes.attempts} + 1` })
-      .where(and(eq(otpCodes.email, email), lt(otpCodes.attempts, MAX_TRIES_PER_CODE), gt(otpCodes.expiresAt, now)))
-      .returning({ codeHash: otpCodes.codeHash });
-    // No live code: no guess, and nothing is charged to the email.
-    if (!reserved) return { ...fail('invalid_code', INVALID), reason: 'no_live_code' as const };
-    const budget = await hitRateLimit(deps, { key: budgetKey, limit: MAX_TRIES_PER_EMAIL, windowMs: HOUR_MS }, tx);
-    if (budget.allowed) return { ok: true as const, codeHash: reserved.codeHash };
-    // Refused before the comparison: the code was not guessed at and keeps its try.
-    await tx
-      .update(otpCodes)
-      .set({ attempts: sql`${otpCodes.attempts} - 1` })
-      .where(eq(otpCodes.email, email));
-    return fail('rate_limited', 'Too many wrong codes for this email; try again later.', budget.retryAfter);
-  });
-  if (!reservation.ok) return reservation;
+      .where(and(eq(otpCodes.email, email), exists(db.select().from(charged))))
+      .returning({ codeHash: otpCodes.codeHash }),
+  );
+  const [row] = await db.with(live, charged, reserved).select({ codeHash: reserved.codeHash }).from(live).leftJoin(reserved, sql`true`);
+  // No live code: no guess, and nothing is charged to the email.
+  if (!row) return { ...fail('invalid_code', INVALID), reason: 'no_live_code' };
+  // Refused before the comparison: the code was not guessed at and keeps its try.
+  if (row.codeHash === null) return fail('rate_limited', 'Too many wrong codes for this email; try again later.', await rateLimitRetryAfter(db, budget, now));
 
   const submitted = await hashCode(deps, email, code);
-  if (!constantTimeEqual(submitted, reservation.codeHash)) return { ...fail('invalid_code', INVALID), reason: 'invalid_code' };
+  if (!constantTimeEqual(submitted, row.codeHash)) return { ...fail('invalid_code', INVALID), reason: 'invalid_code' };
   return { ok: true, matched: { email, codeHash: submitted } };
 }
 
