@@ -10,12 +10,13 @@ export interface Row {
   p99?: number;
   cpu?: number;
   dbCpu?: number;
+  benchCpu?: number;
   rss?: number;
   vsPeer?: string;
   vsCeiling?: string;
 }
 
-const HEADINGS = ['scenario', 'server', 'result', 'p50 ms', 'p99 ms', 'server CPU ms/op', 'PG CPU ms/op', 'peak RSS MiB', 'this/peer', 'this/ceiling'];
+const HEADINGS = ['scenario', 'server', 'result', 'p50 ms', 'p99 ms', 'server CPU ms/op', 'PG CPU ms/op', 'bench CPU ms/op', 'peak RSS MiB', 'this/peer', 'this/ceiling'];
 
 const fixed = (value: number | undefined, digits: number) => (value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(digits));
 
@@ -24,7 +25,7 @@ export const ratio = (a: number | undefined, b: number | undefined, suffix = '×
   a === undefined || b === undefined || !b ? undefined : `${(a / b).toFixed(a / b >= 10 ? 1 : 2)}${suffix}`;
 
 function cells(row: Row): string[] {
-  return [row.scenario, row.server, row.result, fixed(row.p50, 1), fixed(row.p99, 1), fixed(row.cpu, 2), fixed(row.dbCpu, 2), fixed(row.rss, 0), row.vsPeer ?? '—', row.vsCeiling ?? '—'];
+  return [row.scenario, row.server, row.result, fixed(row.p50, 1), fixed(row.p99, 1), fixed(row.cpu, 2), fixed(row.dbCpu, 2), fixed(row.benchCpu, 2), fixed(row.rss, 0), row.vsPeer ?? '—', row.vsCeiling ?? '—'];
 }
 
 /** A Markdown table, padded so that it also reads well on a terminal. */

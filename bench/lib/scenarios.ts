@@ -97,6 +97,8 @@ export interface Measured extends Throughput {
   cpuMsPerOp: number | undefined;
   /** PostgreSQL backend CPU per operation, ms (the backends connected to the server's database). */
   dbCpuMsPerOp: number | undefined;
+  /** The bench process's own CPU per operation, ms: the load generator, and the SMTP sink parsing mails. */
+  benchCpuMsPerOp: number;
   /** Highest resident memory of the server process sampled during the measurement, MiB. */
   peakRssMib: number | undefined;
 }
@@ -114,7 +116,9 @@ export async function measure(load: Load, who: Accounting, warmup: number, secon
   const dbBefore = new Map(backendsBefore.map((pid) => [pid, cpuMs(pid) ?? 0]));
   const cpuBefore = cpuMs(who.pid);
   const rss = sampleRss(who.pid);
+  const benchBefore = process.cpuUsage();
   const result = await load.run(seconds);
+  const bench = process.cpuUsage(benchBefore);
   const peakRssMib = rss.stop();
   const cpuAfter = cpuMs(who.pid);
   let dbCpuMsPerOp: number | undefined;
@@ -129,6 +133,7 @@ export async function measure(load: Load, who: Accounting, warmup: number, secon
     ...result,
     cpuMsPerOp: cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / result.ops,
     dbCpuMsPerOp,
+    benchCpuMsPerOp: (bench.user + bench.system) / 1000 / result.ops,
     peakRssMib,
   };
 }

@@ -34,7 +34,8 @@ export async function listenSmtp(onMail: (mail: ReceivedMail) => void): Promise<
       connections.open--;
     },
     onData(stream, session, callback) {
-      simpleParser(stream)
+      // Text and HTML as sent; no derived forms (text as HTML, links), which nothing reads.
+      simpleParser(stream, { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true, skipTextLinks: true })
         .then((parsed) => {
           onMail({
             to: session.envelope.rcptTo.map((r) => r.address),

@@ -7,5 +7,12 @@ declare module 'mailparser' {
     html?: string | false;
     from?: { text: string };
   }
-  export function simpleParser(source: Readable | Buffer | string): Promise<ParsedMail>;
+  /** What the parser may leave out (mailparser's own option names). */
+  export interface ParserOptions {
+    skipHtmlToText?: boolean;
+    skipTextToHtml?: boolean;
+    skipImageLinks?: boolean;
+    skipTextLinks?: boolean;
+  }
+  export function simpleParser(source: Readable | Buffer | string, options?: ParserOptions): Promise<ParsedMail>;
 }
