@@ -2,6 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activity, passkeys, signInTokens, users, webauthnChallenges } from '../src/db/schema';
 import { OPTIONS_LIMIT_PER_IP } from '../src/domain/passkeys/authentication';
+import { FAILED_SIGN_INS_PER_IP } from '../src/domain/sign-in/failures';
 import { createTestContext, ORIGIN, uniqueEmail, type TestContext } from './helpers/app';
 import { MINUTE } from './helpers/clock';
 import { SoftAuthenticator } from './helpers/webauthn';
@@ -257,6 +258,27 @@ describe('sign-in with a passkey', () => {
     const [row] = await t.db.select().from(passkeys).where(eq(passkeys.id, passkey.id));
     expect(row!.counter).toBe(5);
     expect((await assertWith(authenticator, { counter: 6 })).status).toBe(200);
+  });
+
+  it('gives one sign-in token to parallel assertions carrying the same counter, each on its own challenge', async () => {
+    const { authenticator, passkey, user } = await accountWithPasskey();
+    const assertions = await Promise.all(Array.from({ length: 8 }, async () => authenticator.authenticate(await authenticationOptions(), { counter: 7 })));
+    const results = await Promise.all(assertions.map((body) => t.request('POST', '/auth/passkeys/authenticate/verify', { body })));
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(7);
+    // The losers stored no token: exactly one row, the winner's, which signs in once.
+    expect(await t.db.select().from(signInTokens).where(eq(signInTokens.passkeyId, passkey.id))).toHaveLength(1);
+    const [row] = await t.db.select().from(passkeys).where(eq(passkeys.id, passkey.id));
+    expect(row!.counter).toBe(7);
+    const won = results.find((r) => r.status === 200)!.body as { token: string; email: string };
+    expect((await t.request('POST', '/auth/sessions', { body: { method: 'passkey', email: won.email, token: won.token } })).status).toBe(201);
+    // Losers are logged as counter races or spent challenges, never as successes.
+    const failures = await activityOf(user.id, 'sign_in_failed');
+    expect(failures).toHaveLength(7);
+    expect(failures.every((f) => ['counter_race', 'verification_failed'].includes((f.metadata as { reason: string }).reason))).toBe(true);
+    // The seven failures count against this file's one client address: let them age out.
+    t.clock.advance(FAILED_SIGN_INS_PER_IP.windowMs);
   });
 
   it('accepts authenticators that always report a zero counter', async () => {

@@ -13,13 +13,9 @@ export interface ActivityEntry {
   metadata?: Record<string, unknown>;
 }
 
-/** Appends a security event to a user's activity log. */
-export async function recordActivity(
-  deps: Pick<Deps, 'db' | 'clock'>,
-  entry: ActivityEntry,
-  executor: Executor = deps.db,
-): Promise<void> {
-  const row = {
+/** The activity row of an entry, as `recordActivity` inserts it (or a statement that logs along). */
+export function activityRow(deps: Pick<Deps, 'clock'>, entry: ActivityEntry) {
+  return {
     userId: entry.userId,
     action: entry.action,
     severity: entry.severity,
@@ -28,6 +24,15 @@ export async function recordActivity(
     metadata: entry.metadata ?? {},
     createdAt: deps.clock.now(),
   };
+}
+
+/** Appends a security event to a user's activity log. */
+export async function recordActivity(
+  deps: Pick<Deps, 'db' | 'clock'>,
+  entry: ActivityEntry,
+  executor: Executor = deps.db,
+): Promise<void> {
+  const row = activityRow(deps, entry);
   try {
     await executor.insert(activity).values(row);
   } catch (error) {

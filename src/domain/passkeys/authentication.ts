@@ -106,31 +106,15 @@ async function checkAssertion(deps: Deps, response: AuthenticationResponseJSON, 
   const email = user.email;
 
   const { newCounter, credentialBackedUp, userVerified } = verification.authenticationInfo;
-  let issued;
-  try {
-    issued = await deps.db.transaction(async (tx) => {
-      // Sent together (one round trip on PostgreSQL); the token is rolled back when the counter did not advance.
-      const [[advanced], token] = await Promise.all([
-        tx
-          .update(passkeys)
-          .set({ counter: newCounter, backedUp: credentialBackedUp, lastUsedAt: deps.clock.now() })
-          .where(and(eq(passkeys.id, passkey.id), eq(passkeys.counter, passkey.counter)))
-          .returning({ id: passkeys.id }),
-        issueSignInToken(deps, user.id, { passkeyId: passkey.id, userVerified }, tx),
-      ]);
-      if (!advanced) throw new CounterRace();
-      return token;
-    });
-  } catch (error) {
-    if (error instanceof CounterRace) return reject('counter_race', user.id);
-    throw error;
-  }
+  // One statement: the counter advances by compare-and-set, and the token is stored only when it did.
+  const advanced = deps.db.$with('advanced').as(
+    deps.db
+      .update(passkeys)
+      .set({ counter: newCounter, backedUp: credentialBackedUp, lastUsedAt: deps.clock.now() })
+      .where(and(eq(passkeys.id, passkey.id), eq(passkeys.counter, passkey.counter)))
+      .returning({ id: passkeys.id }),
+  );
+  const issued = await issueSignInToken(deps, user.id, { passkeyId: passkey.id, userVerified }, advanced);
+  if (!issued) return reject('counter_race', user.id);
   return { ok: true, email, ...issued };
-}
-
-/** Thrown out of the transaction that advances the counter to roll its token back. */
-class CounterRace extends Error {
-  constructor() {
-    super('counter race');
-  }
 }

@@ -15,12 +15,13 @@ export async function storeChallenge(
   userId: string | null,
 ): Promise<void> {
   const now = deps.clock.now();
-  // Abandoned ceremonies leave rows behind; each new one sweeps the expired ones (indexed).
-  // The sweep never touches the new row (it is not expired): both are sent at once.
-  await Promise.all([
-    deps.db.delete(webauthnChallenges).where(lt(webauthnChallenges.expiresAt, now)),
-    deps.db.insert(webauthnChallenges).values({ challenge, kind, userId, expiresAt: new Date(now.getTime() + CHALLENGE_TTL_MS) }),
-  ]);
+  // Abandoned ceremonies leave rows behind; each new one sweeps the expired ones (indexed), in
+  // the statement that stores it. The sweep never touches the new row (it is not expired).
+  const swept = deps.db.$with('swept').as(deps.db.delete(webauthnChallenges).where(lt(webauthnChallenges.expiresAt, now)));
+  await deps.db
+    .with(swept)
+    .insert(webauthnChallenges)
+    .values({ challenge, kind, userId, expiresAt: new Date(now.getTime() + CHALLENGE_TTL_MS) });
 }
 
 /** The challenge a WebAuthn response claims to answer, read from its `clientDataJSON`; null when unreadable. */

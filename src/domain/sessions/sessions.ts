@@ -1,9 +1,9 @@
 import { and, desc, eq, gt } from 'drizzle-orm';
 import type { Executor } from '../../db/database';
-import { sessions, users, type SessionRow, type UserRow } from '../../db/schema';
+import { activity, sessions, users, type SessionRow, type UserRow } from '../../db/schema';
 import type { Deps, RequestMeta } from '../../deps';
 import { constantTimeEqual, newId, randomToken, sha256Hex } from '../crypto';
-import { recordActivity } from '../activity/record';
+import { activityRow, recordActivity } from '../activity/record';
 import { fail, type Result } from '../result';
 
 export const SESSION_TTL_MS = 30 * 24 * 60 * 60 * 1000;
@@ -35,8 +35,8 @@ export async function createSession(
   const id = newId(deps);
   const secret = randomToken(deps.random, 32);
   const secretHash = await sha256Hex(deps, secret);
-  // Neither insert waits on the other: sent together, one round trip on PostgreSQL.
-  const [[session]] = await Promise.all([
+  // The session and its `session_created` row in one statement.
+  const created = executor.$with('created').as(
     executor
       .insert(sessions)
       .values({
@@ -52,8 +52,11 @@ export async function createSession(
         userAgent: meta.userAgent?.slice(0, 512) ?? null,
       })
       .returning(),
-    recordActivity(deps, { userId: user.id, action: 'session_created', severity: 'info', meta, metadata: { method, sessionId: id } }, executor),
-  ]);
+  );
+  const logged = executor
+    .$with('logged')
+    .as(executor.insert(activity).values(activityRow(deps, { userId: user.id, action: 'session_created', severity: 'info', meta, metadata: { method, sessionId: id } })));
+  const [session] = await executor.with(created, logged).select().from(created);
   return { token: `${id}.${secret}`, session: session! };
 }
 

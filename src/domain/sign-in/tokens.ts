@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql, type WithSubquery } from 'drizzle-orm';
 import type { Executor } from '../../db/database';
 import { signInTokens, users, type UserRow } from '../../db/schema';
 import type { Deps } from '../../deps';
@@ -12,19 +12,29 @@ export interface PasskeyProof {
   userVerified: boolean;
 }
 
-/** A single-use token that a passkey assertion earns; only its SHA-256 is stored. */
+/**
+ * A single-use token that a passkey assertion earns; only its SHA-256 is stored. With `onlyIf`,
+ * a CTE of the statement, the token is stored only when that CTE has a row: then null when it
+ * had none.
+ */
 export async function issueSignInToken(
   deps: Pick<Deps, 'db' | 'clock' | 'random' | 'hasher'>,
   userId: string,
   proof: PasskeyProof,
-  executor: Executor = deps.db,
-): Promise<{ token: string; expiresAt: Date }> {
+  onlyIf?: WithSubquery,
+): Promise<{ token: string; expiresAt: Date } | null> {
   const token = randomToken(deps.random, 32);
   const expiresAt = new Date(deps.clock.now().getTime() + SIGN_IN_TOKEN_TTL_MS);
-  await executor
-    .insert(signInTokens)
-    .values({ tokenHash: await sha256Hex(deps, token), userId, passkeyId: proof.passkeyId, userVerified: proof.userVerified, expiresAt });
-  return { token, expiresAt };
+  const row = { tokenHash: await sha256Hex(deps, token), userId, passkeyId: proof.passkeyId, userVerified: proof.userVerified, expiresAt };
+  if (!onlyIf) {
+    await deps.db.insert(signInTokens).values(row);
+    return { token, expiresAt };
+  }
+  // The columns in the table's order.
+  const values = sql`select ${row.tokenHash}, ${row.userId}, ${row.passkeyId}, ${row.userVerified}::boolean, ${row.expiresAt.toISOString()}::timestamptz from ${onlyIf}`;
+  const issued = deps.db.$with('issued').as(deps.db.insert(signInTokens).select(values).returning({ tokenHash: signInTokens.tokenHash }));
+  const [stored] = await deps.db.with(onlyIf, issued).select().from(issued);
+  return stored ? { token, expiresAt } : null;
 }
 
 /**
