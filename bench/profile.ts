@@ -128,6 +128,8 @@ console.log(`top ${top} functions by self time:`);
 for (const f of summary.functions.slice(0, top)) console.log(`  ${pct(f.share)} ${f.ms.toFixed(0).padStart(7)} ms  ${f.name}  ${f.where}`);
 console.log('\nself time by package:');
 for (const p of summary.packages.slice(0, 15)) console.log(`  ${pct(p.share)} ${p.ms.toFixed(0).padStart(7)} ms  ${p.name}`);
+console.log('\ntime with the package on the stack (it and what it calls; shares overlap; GC and idle have no stack):');
+for (const p of summary.inclusive.filter((p) => p.name !== 'node (core)').slice(0, 15)) console.log(`  ${pct(p.share)} ${p.ms.toFixed(0).padStart(7)} ms  ${p.name}`);
 
 if (wire) {
   const perOp = (n: number) => (n / ops).toFixed(2);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 
 /** The parts of a V8 `.cpuprofile` (what `node --cpu-prof` writes) the summary reads. */
 interface CpuProfile {
-  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
   startTime: number;
   samples: number[];
   timeDeltas: number[];
@@ -41,8 +41,23 @@ function owner(where: string): string {
 export function summariseProfile(file: string, root: string, window?: { fromUs: number; toUs: number }) {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+  const parentOf = new Map<number, number>();
+  for (const n of profile.nodes) for (const child of n.children ?? []) parentOf.set(child, n.id);
+  // The packages on a node's stack, each once (its own frame and its callers').
+  const stackPackages = new Map<number, Set<string>>();
+  const packagesOn = (id: number): Set<string> => {
+    let found = stackPackages.get(id);
+    if (found) return found;
+    const frame = byId.get(id)!;
+    const parent = parentOf.get(id);
+    found = new Set(parent === undefined ? [] : packagesOn(parent));
+    if (frame.url) found.add(owner(shorten(frame.url, root)));
+    stackPackages.set(id, found);
+    return found;
+  };
   const collect = (window?: { fromUs: number; toUs: number }) => {
     const self = new Map<string, { name: string; where: string; us: number }>();
+    const inclusive = new Map<string, number>();
     let t = profile.startTime;
     let total = 0;
     for (let i = 0; i < profile.samples.length; i++) {
@@ -58,13 +73,14 @@ export function summariseProfile(file: string, root: string, window?: { fromUs: 
       const entry = self.get(key) ?? { name, where, us: 0 };
       entry.us += us;
       self.set(key, entry);
+      for (const name of packagesOn(profile.samples[i]!)) inclusive.set(name, (inclusive.get(name) ?? 0) + us);
       total += us;
     }
-    return { self, total };
+    return { self, inclusive, total };
   };
-  let { self, total } = collect(window);
+  let { self, inclusive, total } = collect(window);
   const windowed = Boolean(window) && total > 0;
-  if (!windowed) ({ self, total } = collect());
+  if (!windowed) ({ self, inclusive, total } = collect());
 
   const functions: SelfTime[] = [...self.values()]
     .map((e) => ({ name: e.name, where: e.where, ms: e.us / 1000, share: total ? e.us / total : 0 }))
@@ -79,5 +95,7 @@ export function summariseProfile(file: string, root: string, window?: { fromUs: 
     totalMs: total / 1000,
     functions,
     packages: [...packages.entries()].map(([name, ms]) => ({ name, ms, share: total ? (ms * 1000) / total : 0 })).sort((a, b) => b.ms - a.ms),
+    /** Time with the package anywhere on the stack (what it and everything it calls cost); shares overlap. */
+    inclusive: [...inclusive.entries()].map(([name, us]) => ({ name, ms: us / 1000, share: total ? us / total : 0 })).sort((a, b) => b.ms - a.ms),
   };
 }
