@@ -48,12 +48,17 @@ export async function hitRateLimit(
  */
 export function rateLimitHitQuery(executor: Executor, rule: RateLimitRule, now: Date, onlyIf?: WithSubquery) {
   const since = new Date(now.getTime() - rule.windowMs);
-  const resetAt = timestamptz(new Date(now.getTime() + rule.windowMs));
-  // The columns in the table's order: key, hits, reset_at.
-  const row = sql`select ${rule.key}, array[${timestamptz(now)}], ${resetAt}${onlyIf ? sql` from ${onlyIf}` : sql``}`;
-  return executor
-    .insert(rateLimits)
-    .select(row)
+  const resetAt = new Date(now.getTime() + rule.windowMs);
+  const insert = executor.insert(rateLimits);
+  const hit = onlyIf
+    ? // Named as the table's columns, in their order (drizzle checks both).
+      insert.select(
+        executor
+          .select({ key: sql`${rule.key}`.as('key'), hits: sql`array[${timestamptz(now)}]`.as('hits'), resetAt: sql`${timestamptz(resetAt)}`.as('reset_at') })
+          .from(onlyIf),
+      )
+    : insert.values({ key: rule.key, hits: sql`array[${timestamptz(now)}]`, resetAt });
+  return hit
     .onConflictDoUpdate({
       target: rateLimits.key,
       set: { hits: sql`${liveHits(since)} || ${timestamptz(now)}`, resetAt },

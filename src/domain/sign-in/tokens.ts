@@ -13,26 +13,30 @@ export interface PasskeyProof {
 }
 
 /**
- * A single-use token that a passkey assertion earns; only its SHA-256 is stored. With `onlyIf`,
- * a CTE of the statement, the token is stored only when that CTE has a row: then null when it
- * had none.
+ * A single-use token that a passkey assertion earns; only its SHA-256 is stored. It is stored by
+ * the statement of `onlyIf`, a CTE (the passkey counter's compare-and-set), and only when that
+ * CTE has a row: null when it had none.
  */
 export async function issueSignInToken(
   deps: Pick<Deps, 'db' | 'clock' | 'random' | 'hasher'>,
   userId: string,
   proof: PasskeyProof,
-  onlyIf?: WithSubquery,
+  onlyIf: WithSubquery,
 ): Promise<{ token: string; expiresAt: Date } | null> {
   const token = randomToken(deps.random, 32);
   const expiresAt = new Date(deps.clock.now().getTime() + SIGN_IN_TOKEN_TTL_MS);
-  const row = { tokenHash: await sha256Hex(deps, token), userId, passkeyId: proof.passkeyId, userVerified: proof.userVerified, expiresAt };
-  if (!onlyIf) {
-    await deps.db.insert(signInTokens).values(row);
-    return { token, expiresAt };
-  }
-  // The columns in the table's order.
-  const values = sql`select ${row.tokenHash}, ${row.userId}, ${row.passkeyId}, ${row.userVerified}::boolean, ${row.expiresAt.toISOString()}::timestamptz from ${onlyIf}`;
-  const issued = deps.db.$with('issued').as(deps.db.insert(signInTokens).select(values).returning({ tokenHash: signInTokens.tokenHash }));
+  const tokenHash = await sha256Hex(deps, token);
+  // Named as the table's columns, in their order (drizzle checks both).
+  const row = deps.db
+    .select({
+      tokenHash: sql`${tokenHash}`.as('token_hash'),
+      userId: sql`${userId}`.as('user_id'),
+      passkeyId: sql`${proof.passkeyId}`.as('passkey_id'),
+      userVerified: sql`${proof.userVerified}::boolean`.as('user_verified'),
+      expiresAt: sql`${expiresAt.toISOString()}::timestamptz`.as('expires_at'),
+    })
+    .from(onlyIf);
+  const issued = deps.db.$with('issued').as(deps.db.insert(signInTokens).select(row).returning({ tokenHash: signInTokens.tokenHash }));
   const [stored] = await deps.db.with(onlyIf, issued).select().from(issued);
   return stored ? { token, expiresAt } : null;
 }
