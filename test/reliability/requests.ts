@@ -210,7 +210,8 @@ function bentObject(schema: JsonSchema): fc.Arbitrary<unknown> {
     }),
     fc.tuple(valid, fc.constantFrom('__proto__', 'constructor', 'isPrimary', 'role', 'userId', 'id', 'extra', ''), hostileValue).map(([o, k, v]) =>
       // JSON.parse turns `"__proto__"` into an own property, as a hostile client would send it.
-      JSON.parse(JSON.stringify(o).replace(/^\{/, `{${JSON.stringify(k)}:${JSON.stringify(v) ?? 'null'}${Object.keys(o).length ? ',' : ''}`)),
+      // A function, not a replacement string: a hostile value may hold `$'` or `$&`.
+      JSON.parse(JSON.stringify(o).replace(/^\{/, () => `{${JSON.stringify(k)}:${JSON.stringify(v) ?? 'null'}${Object.keys(o).length ? ',' : ''}`)),
     ),
     fc.tuple(valid, fc.constantFrom(...keys)).map(([o, k]) => {
       const nested = schema.properties[k];
