@@ -193,6 +193,19 @@ describe('served pages and scripts', () => {
     }
   });
 
+  it('writes the issuer as configured, a `$&` in its path included', async () => {
+    const issuer = 'https://auth.example.com/tenant/$&';
+    const odd = await createTestContext({ ISSUER: issuer, ORIGIN: 'https://auth.example.com' });
+    try {
+      const res = await odd.request('GET', '/demo/oidc');
+      expect(res.status).toBe(200);
+      // HTML-escaped, and not read as a replacement pattern (`$&` would repeat the matched tag).
+      expect(res.body).toContain('<html lang="en" data-issuer="https://auth.example.com/tenant/$&amp;" data-client-id="">');
+    } finally {
+      await odd.close();
+    }
+  });
+
   it('is built from the current sources (run `npm run build:demo` after editing them)', () => {
     expect(readFileSync(pageAssetsModulePath, 'utf8')).toBe(renderPageAssetsModule());
   });

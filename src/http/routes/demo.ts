@@ -36,7 +36,8 @@ const docs = {
 export function demoRoutes(config: Pick<Config, 'oidcClients' | 'issuer'>) {
   const clientId = config.oidcClients.some((client) => client.id === DEMO_CLIENT_ID) ? DEMO_CLIENT_ID : '';
   // The provider is ISSUER exactly as configured: the id_token's `iss` is compared with it.
-  const oidcPage = oidcHtml.replace('<html lang="en">', String(html`<html lang="en" data-issuer="${config.issuer}" data-client-id="${clientId}">`));
+  // A function, not a replacement string: `$&` or `$'` in the issuer must stay as written.
+  const oidcPage = oidcHtml.replace('<html lang="en">', () => String(html`<html lang="en" data-issuer="${config.issuer}" data-client-id="${clientId}">`));
   return new Hono<AppEnv>()
     .get('/', docs.index, policy, (c) => c.html(indexHtml, 200, { 'cache-control': 'no-cache' }))
     .get('/demo/demo.js', docs.script, (c) => c.body(demoJs, 200, JAVASCRIPT))
