@@ -182,28 +182,27 @@ describe('served pages and scripts', () => {
     expect((await t.request('GET', '/')).body).toContain('<a href="/demo/oidc">Sign in with OpenID Connect</a>');
   });
 
-  it('says how to register a client where there is no built-in one', async () => {
-    const production = await createTestContext({ ISSUER: 'https://auth.example.com', ORIGIN: 'https://auth.example.com' });
+  /** The example page of a server configured with `issuer` and no built-in client. */
+  async function examplePageUnder(issuer: string): Promise<string> {
+    const other = await createTestContext({ ISSUER: issuer, ORIGIN: 'https://auth.example.com' });
     try {
-      const res = await production.request('GET', '/demo/oidc');
+      const res = await other.request('GET', '/demo/oidc');
       expect(res.status).toBe(200);
-      expect(res.body).toContain('<html lang="en" data-issuer="https://auth.example.com" data-client-id="">');
+      return res.body as string;
     } finally {
-      await production.close();
+      await other.close();
     }
+  }
+
+  it('says how to register a client where there is no built-in one', async () => {
+    expect(await examplePageUnder('https://auth.example.com')).toContain('<html lang="en" data-issuer="https://auth.example.com" data-client-id="">');
   });
 
   it('writes the issuer as configured, a `$&` in its path included', async () => {
-    const issuer = 'https://auth.example.com/tenant/$&';
-    const odd = await createTestContext({ ISSUER: issuer, ORIGIN: 'https://auth.example.com' });
-    try {
-      const res = await odd.request('GET', '/demo/oidc');
-      expect(res.status).toBe(200);
-      // HTML-escaped, and not read as a replacement pattern (`$&` would repeat the matched tag).
-      expect(res.body).toContain('<html lang="en" data-issuer="https://auth.example.com/tenant/$&amp;" data-client-id="">');
-    } finally {
-      await odd.close();
-    }
+    // HTML-escaped, and not read as a replacement pattern (`$&` would repeat the matched tag).
+    expect(await examplePageUnder('https://auth.example.com/tenant/$&')).toContain(
+      '<html lang="en" data-issuer="https://auth.example.com/tenant/$&amp;" data-client-id="">',
+    );
   });
 
   it('is built from the current sources (run `npm run build:demo` after editing them)', () => {
