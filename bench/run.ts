@@ -161,7 +161,8 @@ const rows: Row[] = [
 
 // What the machine allows a round at most if this server spent no CPU on it: its cores divided by what
 // PostgreSQL and the bench process (load generator, SMTP sink) spent per round of this server.
-const cores = machine().cpus;
+const host = machine();
+const cores = host.cpus;
 const roundBound = (key: string) => {
   const m = r(key);
   return m.dbCpuMsPerOp === undefined ? undefined : (cores * 1000) / (m.dbCpuMsPerOp + m.benchCpuMsPerOp);
@@ -216,7 +217,6 @@ thread is bounded near 1.
 const table = markdownTable(rows);
 console.log(`\n${table}\n${notes}`);
 
-const host = machine();
 const versions = {
   this: ['hono', '@hono/node-server', 'drizzle-orm', 'postgres', '@electric-sql/pglite', '@simplewebauthn/server', 'jose', 'zod', 'nodemailer'].map((p) => `${p} ${installedVersion(p)}`),
   peer: ['better-auth', '@better-auth/passkey', '@better-auth/drizzle-adapter', 'hono', '@hono/node-server', 'drizzle-orm', 'postgres', '@simplewebauthn/server'].map(

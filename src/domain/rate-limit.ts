@@ -49,15 +49,12 @@ export async function hitRateLimit(
 export function rateLimitHitQuery(executor: Executor, rule: RateLimitRule, now: Date, onlyIf?: WithSubquery) {
   const since = new Date(now.getTime() - rule.windowMs);
   const resetAt = new Date(now.getTime() + rule.windowMs);
+  const hits = sql`array[${timestamptz(now)}]`;
   const insert = executor.insert(rateLimits);
   const hit = onlyIf
     ? // Named as the table's columns, in their order (drizzle checks both).
-      insert.select(
-        executor
-          .select({ key: sql`${rule.key}`.as('key'), hits: sql`array[${timestamptz(now)}]`.as('hits'), resetAt: sql`${timestamptz(resetAt)}`.as('reset_at') })
-          .from(onlyIf),
-      )
-    : insert.values({ key: rule.key, hits: sql`array[${timestamptz(now)}]`, resetAt });
+      insert.select(executor.select({ key: sql`${rule.key}`.as('key'), hits: hits.as('hits'), resetAt: sql`${timestamptz(resetAt)}`.as('reset_at') }).from(onlyIf))
+    : insert.values({ key: rule.key, hits, resetAt });
   return hit
     .onConflictDoUpdate({
       target: rateLimits.key,

@@ -60,16 +60,21 @@ interface Answer {
 
 /**
  * The live cached session of a request the listener may answer, and the request id of its
- * answer; null for anything else. `cookie`: whether the session cookie counts as a credential.
+ * answer; null for anything else, a throw included (the app then answers it, with its error
+ * handling). `cookie`: whether the session cookie counts as a credential.
  */
 function cachedRequest(deps: AnswerDeps, headers: IncomingHttpHeaders, cookie: boolean): { auth: SessionAuth; requestId: string } | null {
   if (headers.origin !== undefined || headers.host === undefined || !PLAIN_HOST.test(headers.host)) return null;
-  const credential = bearerOrCookie(headers.authorization, () => (cookie ? headers.cookie : undefined));
-  if (credential === null || typeof credential === 'string') return null;
-  const auth = peekCachedSession(deps, credential.token);
-  if (!auth) return null;
-  const incomingId = headers[REQUEST_ID_HEADER];
-  return { auth, requestId: requestIdFor(typeof incomingId === 'string' ? incomingId : undefined, deps.random) };
+  try {
+    const credential = bearerOrCookie(headers.authorization, () => (cookie ? headers.cookie : undefined));
+    if (credential === null || typeof credential === 'string') return null;
+    const auth = peekCachedSession(deps, credential.token);
+    if (!auth) return null;
+    const incomingId = headers[REQUEST_ID_HEADER];
+    return { auth, requestId: requestIdFor(typeof incomingId === 'string' ? incomingId : undefined, deps.random) };
+  } catch {
+    return null;
+  }
 }
 
 function answerJson(answer: Answer, outgoing: ServerResponse, requestId: string, method: string, path: string, body: string, started: number): void {
@@ -81,18 +86,16 @@ function answerJson(answer: Answer, outgoing: ServerResponse, requestId: string,
 function answerSessionCheck(answer: Answer, headers: IncomingHttpHeaders, outgoing: ServerResponse): boolean {
   const started = performance.now();
   const deps = answer.deps;
-  let requestId: string;
+  const cached = cachedRequest(deps, headers, true);
+  if (!cached) return false;
   let body: string;
   try {
-    const cached = cachedRequest(deps, headers, true);
-    if (!cached) return false;
-    requestId = cached.requestId;
     body = currentSessionBody(deps.config, cached.auth.session, cached.auth.user);
   } catch {
     // Whatever went wrong, the app answers it, with its error handling.
     return false;
   }
-  answerJson(answer, outgoing, requestId, 'GET', SESSION_PATH, body, started);
+  answerJson(answer, outgoing, cached.requestId, 'GET', SESSION_PATH, body, started);
   return true;
 }
 
@@ -102,12 +105,7 @@ function answerWebsocketToken(answer: Answer, incoming: IncomingMessage, outgoin
   const headers = incoming.headers;
   // A body (framed by either header) is the app's to read and limit.
   if (headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0')) return false;
-  let cached: ReturnType<typeof cachedRequest>;
-  try {
-    cached = cachedRequest(deps, headers, false);
-  } catch {
-    return false;
-  }
+  const cached = cachedRequest(deps, headers, false);
   if (!cached) return false;
   const { auth, requestId } = cached;
   const path = incoming.url!;
